@@ -1,0 +1,144 @@
+/**
+ * Maps one stored or arriving document into the journal: the reader, the account guard, the
+ * mapper and the activity writer wired together. Called inside the caller's transaction.
+ */
+import type { DatabaseSync } from "node:sqlite";
+import { MAPPING_VERSION, type RowOutcome } from "../domain/activity.ts";
+import { AccountGuardError, FlexDocumentError, isMaskedAccount } from "../flex/errors.ts";
+import { type DocumentSummary, FlexDocumentReader, type StatementInfo } from "../flex/reader.ts";
+import { ActivityWriter } from "../journal/activities.ts";
+import { insertStatementPeriod, recordStatementMapping } from "../journal/statements.ts";
+import { StatementMapper } from "../mapping/statement.ts";
+
+/** What mapping one document found. */
+export interface MappingSummary {
+  readonly statements: readonly {
+    accountId: string;
+    fromDate: string | null;
+    toDate: string | null;
+  }[];
+  /** Activities by type that changed the journal (new, or re-mapped). */
+  readonly journaled: Record<string, number>;
+  /** Activities and skips already journaled, left as they were. */
+  readonly unchanged: number;
+  readonly skipped: Record<string, number>;
+  readonly ignored: Record<string, number>;
+  readonly rows: Record<string, number>;
+}
+
+export interface MapDocumentOptions {
+  readonly db: DatabaseSync;
+  readonly statementId: number;
+  readonly origin: string;
+  /** Accepted IBKR account ids; empty accepts any unmasked id. */
+  readonly accounts: readonly string[];
+  /** Whether to record each FlexStatement's period (first time a document is stored). */
+  readonly recordPeriods: boolean;
+  readonly runId: number;
+  readonly now: string;
+}
+
+/** A document being mapped: push its bytes, then `finish`. */
+export class DocumentMapping {
+  readonly #reader: FlexDocumentReader;
+  readonly #options: MapDocumentOptions;
+  readonly #statements: { accountId: string; fromDate: string | null; toDate: string | null }[] =
+    [];
+  readonly #journaled: Record<string, number> = {};
+  readonly #skipped: Record<string, number> = {};
+  readonly #ignored: Record<string, number> = {};
+  #unchanged = 0;
+
+  constructor(options: MapDocumentOptions) {
+    this.#options = options;
+    const writer = new ActivityWriter(
+      options.db,
+      options.statementId,
+      MAPPING_VERSION,
+      options.now,
+    );
+    const mapper = new StatementMapper({
+      outcome: (outcome: RowOutcome) => {
+        if (outcome.kind === "skipped") {
+          bump(this.#skipped, outcome.skipped.reason);
+          if (!writer.skipped(outcome.skipped)) this.#unchanged++;
+          return;
+        }
+        for (const activity of outcome.activities) {
+          if (writer.activity(activity)) bump(this.#journaled, activity.activityType);
+          else this.#unchanged++;
+        }
+      },
+      ignored: (reason: string) => bump(this.#ignored, reason),
+    });
+    this.#reader = new FlexDocumentReader(options.origin, {
+      statementStart: (info: StatementInfo) => {
+        this.#guard(info);
+        this.#statements.push({
+          accountId: info.accountId,
+          fromDate: info.fromDate,
+          toDate: info.toDate,
+        });
+        if (options.recordPeriods) {
+          insertStatementPeriod(options.db, {
+            statementId: options.statementId,
+            ordinal: info.ordinal,
+            accountId: info.accountId,
+            fromDate: info.fromDate,
+            toDate: info.toDate,
+            period: info.period,
+            whenGenerated: info.whenGenerated,
+          });
+        }
+        mapper.statementStart(info);
+      },
+      row: (row, info) => mapper.row(row, info),
+      sectionEnd: (section, info) => mapper.sectionEnd(section, info),
+      statementEnd: (info) => mapper.statementEnd(info),
+    });
+  }
+
+  write(chunk: Uint8Array): void {
+    this.#reader.write(chunk);
+  }
+
+  /** Ends the document, records the mapping, and returns what it found. */
+  finish(): { document: DocumentSummary; mapping: MappingSummary } {
+    const document = this.#reader.close();
+    if (document.statements === 0) {
+      throw new FlexDocumentError(
+        this.#options.origin,
+        "contains no <FlexStatement>: nothing to import",
+      );
+    }
+    const mapping: MappingSummary = {
+      statements: this.#statements,
+      journaled: this.#journaled,
+      unchanged: this.#unchanged,
+      skipped: this.#skipped,
+      ignored: { ...this.#ignored, ...document.ignored },
+      rows: document.rows,
+    };
+    recordStatementMapping(this.#options.db, {
+      statementId: this.#options.statementId,
+      mappingVersion: MAPPING_VERSION,
+      mappedAt: this.#options.now,
+      runId: this.#options.runId,
+      summary: mapping,
+    });
+    return { document, mapping };
+  }
+
+  #guard(info: StatementInfo): void {
+    const accounts = this.#options.accounts;
+    if (
+      isMaskedAccount(info.accountId) || (accounts.length > 0 && !accounts.includes(info.accountId))
+    ) {
+      throw new AccountGuardError(this.#options.origin, info.accountId, accounts);
+    }
+  }
+}
+
+function bump(counts: Record<string, number>, key: string): void {
+  counts[key] = (counts[key] ?? 0) + 1;
+}

@@ -1,0 +1,73 @@
+/** `status`: a read-only summary of the journal. */
+import type { DatabaseSync } from "node:sqlite";
+import { activityCounts } from "../journal/activities.ts";
+import { journalExists, journalPath, openJournal } from "../journal/db.ts";
+import { latestRuns, type RunRecord } from "../journal/runs.ts";
+
+export interface StatusReport {
+  readonly journal: string;
+  readonly exists: boolean;
+  readonly statements: {
+    readonly documents: number;
+    readonly bytes: number;
+    readonly accounts: readonly {
+      accountId: string;
+      periods: number;
+      fromDate: string | null;
+      toDate: string | null;
+    }[];
+  };
+  readonly activities: readonly { state: string; type: string; count: number }[];
+  /** Skipped rows by reason: `needs-review` ones are what an operator must look at. */
+  readonly skipped: readonly { reason: string; count: number }[];
+  readonly runs: readonly RunRecord[];
+}
+
+/** Builds the status report; a missing journal is reported, not created. */
+export function readStatus(dataDir: string): StatusReport {
+  const path = journalPath(dataDir);
+  if (!journalExists(path)) {
+    return {
+      journal: path,
+      exists: false,
+      statements: { documents: 0, bytes: 0, accounts: [] },
+      activities: [],
+      skipped: [],
+      runs: [],
+    };
+  }
+  const db = openJournal(path, { create: false });
+  try {
+    return {
+      journal: path,
+      exists: true,
+      statements: statementSummary(db),
+      activities: activityCounts(db).filter((c) => c.state !== "skipped"),
+      skipped: (db.prepare(
+        "SELECT reason, COUNT(*) AS n FROM activities WHERE state = 'skipped' GROUP BY reason ORDER BY n DESC, reason",
+      ).all() as Record<string, unknown>[]).map((r) => ({
+        reason: String(r.reason),
+        count: Number(r.n),
+      })),
+      runs: latestRuns(db, 5),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+function statementSummary(db: DatabaseSync): StatusReport["statements"] {
+  const totals = db.prepare(
+    "SELECT COUNT(*) AS n, COALESCE(SUM(byte_size), 0) AS bytes FROM statements",
+  ).get() as Record<string, unknown>;
+  const accounts = (db.prepare(
+    `SELECT account_id, COUNT(*) AS n, MIN(from_date) AS first, MAX(to_date) AS last
+     FROM statement_periods GROUP BY account_id ORDER BY account_id`,
+  ).all() as Record<string, unknown>[]).map((r) => ({
+    accountId: String(r.account_id),
+    periods: Number(r.n),
+    fromDate: r.first === null ? null : String(r.first),
+    toDate: r.last === null ? null : String(r.last),
+  }));
+  return { documents: Number(totals.n), bytes: Number(totals.bytes), accounts };
+}

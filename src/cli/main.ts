@@ -1,0 +1,249 @@
+/**
+ * The `broker-sync` command line: flags and environment in, a use case run, results out, one
+ * exit code. No business logic lives here.
+ */
+import { Command, CommanderError, Option } from "@commander-js/extra-typings";
+import { backfillFiles, type BackfillResult } from "../app/backfill.ts";
+import { journalActivities } from "../app/list_activities.ts";
+import { readStatus, type StatusReport } from "../app/status.ts";
+import { ACTIVITY_STATES, ACTIVITY_TYPES, type ActivityState } from "../domain/activity.ts";
+import { VERSION } from "../version.ts";
+import { loadConfig } from "./config.ts";
+import { EXIT } from "./exit_codes.ts";
+import { classify } from "./failure.ts";
+import { configureLogging, type LogFormat, logger } from "./logging.ts";
+import { activityView, countsText, print, printJson, table } from "./output.ts";
+
+interface GlobalOptions {
+  dataDir?: string;
+  account?: string;
+  json?: boolean;
+  logFormat: LogFormat;
+  verbose?: boolean;
+}
+
+/** Runs the CLI with `args` (without the program name) and returns the exit code. */
+export async function run(args: readonly string[]): Promise<number> {
+  let exitCode: number = EXIT.OK;
+  const program = new Command()
+    .name("broker-sync")
+    .description("Keeps a self-hosted Wealthfolio in step with Interactive Brokers.")
+    .version(VERSION, "--version", "print the version and exit")
+    .option(
+      "--data-dir <dir>",
+      "directory of the journal (env BROKER_SYNC_DATA_DIR; default ./data)",
+    )
+    .option(
+      "--account <ids>",
+      "accepted IBKR account ids, comma-separated (env IBKR_ACCOUNT_ID_UPSTREAM)",
+    )
+    .option("--json", "print machine-readable JSON on stdout (logs stay on stderr)")
+    .addOption(
+      new Option("--log-format <format>", "log format on stderr").choices(["text", "json"] as const)
+        .default("text" as const),
+    )
+    .option("-v, --verbose", "log debug detail")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => print(s.replace(/\n$/, "")),
+      writeErr: (s) => writeErr(s),
+    });
+
+  const globals = (command: { optsWithGlobals: () => unknown }) => {
+    const options = command.optsWithGlobals() as GlobalOptions;
+    configureLogging(options.logFormat, options.verbose ?? false);
+    return options;
+  };
+
+  program.command("backfill")
+    .description("journal and map saved Flex statement files (a directory means its *.xml files)")
+    .argument("<paths...>", "Flex XML files or directories")
+    .option(
+      "--no-push",
+      "only journal and map; do not push to Wealthfolio (the only mode until push exists)",
+    )
+    .action((paths, _options, command) => {
+      const options = globals(command);
+      const config = loadConfig(options);
+      const log = logger("backfill");
+      if (config.accounts.length === 0) {
+        log.warn(
+          "no account guard configured (IBKR_ACCOUNT_ID_UPSTREAM or --account): accepting any account",
+        );
+      }
+      const result = backfillFiles({
+        dataDir: config.dataDir,
+        paths,
+        accounts: config.accounts,
+        now: () => new Date(),
+        onFile: (file, index, total) =>
+          log.info(`${index + 1}/${total} ${file.path}: ${file.outcome}`),
+      });
+      if (options.json) printJson(result);
+      else print(backfillText(result));
+    });
+
+  program.command("status")
+    .description(
+      "summarise the journal: statements, activities by state and type, skipped rows, last runs",
+    )
+    .action((_options, command) => {
+      const options = globals(command);
+      const report = readStatus(loadConfig(options).dataDir);
+      if (options.json) printJson(report);
+      else print(statusText(report));
+    });
+
+  program.command("activities")
+    .description("list journaled activities")
+    .addOption(new Option("--state <state...>", "only these states").choices(ACTIVITY_STATES))
+    .addOption(new Option("--type <type...>", "only these activity types").choices(ACTIVITY_TYPES))
+    .option("--from <date>", "business date on or after YYYY-MM-DD", isoDateArg)
+    .option("--to <date>", "business date on or before YYYY-MM-DD", isoDateArg)
+    .option("--symbol <symbol>", "only this symbol (as booked, e.g. VUAG.L)")
+    .option("--reason <reason>", "only skipped rows with this reason (or reason prefix before ':')")
+    .option("--limit <n>", "at most n rows", positiveInt)
+    .action((filters, command) => {
+      const options = globals(command);
+      const config = loadConfig(options);
+      const rows = journalActivities(config.dataDir, {
+        states: filters.state as ActivityState[] | undefined,
+        types: filters.type,
+        from: filters.from,
+        to: filters.to,
+        symbol: filters.symbol,
+        reason: filters.reason,
+        limit: filters.limit,
+      }).map(activityView);
+      if (options.json) {
+        printJson(rows);
+        return;
+      }
+      print(
+        table(
+          ["date", "type", "symbol", "quantity", "price", "amount", "fee", "ccy", "state", "key"],
+          rows.map((r) => [
+            r.date?.slice(0, 10) ?? null,
+            r.activityType ?? `(${r.reason})`,
+            r.symbol,
+            r.quantity,
+            r.unitPrice,
+            r.amount,
+            r.fee,
+            r.currency,
+            r.state,
+            r.key,
+          ]),
+        ) + `\n${rows.length} row(s)`,
+      );
+    });
+
+  try {
+    await program.parseAsync([...args], { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version "errors" are normal exits; everything else is a usage error.
+      exitCode = error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    } else {
+      const failure = classify(error);
+      writeErr(`broker-sync: ${failure.message}\n`);
+      if (!failure.expected) {
+        logger("cli").debug("{stack}", { stack: (error as Error).stack ?? "" });
+      }
+      exitCode = failure.code;
+    }
+  }
+  return exitCode;
+}
+
+function writeErr(text: string): void {
+  Deno.stderr.writeSync(new TextEncoder().encode(text));
+}
+
+function isoDateArg(value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    throw new CommanderError(2, "broker-sync.date", `"${value}" is not YYYY-MM-DD`);
+  }
+  return value;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new CommanderError(2, "broker-sync.int", `"${value}" is not a positive integer`);
+  }
+  return n;
+}
+
+function backfillText(result: BackfillResult): string {
+  const lines: string[] = [];
+  for (const file of result.files) {
+    if (!file.mapping) {
+      lines.push(
+        `${file.path}: already journaled (sha256 ${file.sha256.slice(0, 12)}), nothing to do`,
+      );
+      continue;
+    }
+    const m = file.mapping;
+    const periods = m.statements.map((s) =>
+      `${s.accountId} ${s.fromDate ?? "?"}..${s.toDate ?? "?"}`
+    ).join("; ");
+    const journaled = Object.values(m.journaled).reduce((a, b) => a + b, 0);
+    const skipped = Object.values(m.skipped).reduce((a, b) => a + b, 0);
+    lines.push(`${file.path}: ${file.outcome} [${periods}]`);
+    lines.push(`  activities journaled: ${journaled} (${countsText(m.journaled)})`);
+    lines.push(`  rows skipped: ${skipped}${skipped ? ` (${countsText(m.skipped)})` : ""}`);
+    if (m.unchanged) lines.push(`  already in the journal: ${m.unchanged}`);
+    lines.push(`  rows ignored by design: ${countsText(m.ignored)}`);
+  }
+  lines.push(
+    `journal: ${result.journal}${
+      result.runId === null ? " (unchanged)" : ` (run ${result.runId})`
+    }`,
+  );
+  return lines.join("\n");
+}
+
+function statusText(r: StatusReport): string {
+  if (!r.exists) return `journal: ${r.journal} (none yet: run backfill or fetch)`;
+  const lines = [
+    `journal: ${r.journal}`,
+    `statements: ${r.statements.documents} document(s), ${r.statements.bytes} bytes`,
+  ];
+  for (const a of r.statements.accounts) {
+    lines.push(
+      `  ${a.accountId}: ${a.periods} period(s), ${a.fromDate ?? "?"} .. ${a.toDate ?? "?"}`,
+    );
+  }
+  lines.push("activities:");
+  lines.push(
+    r.activities.length
+      ? indent(
+        table(["state", "type", "count"], r.activities.map((c) => [c.state, c.type, c.count])),
+      )
+      : "  none",
+  );
+  lines.push("skipped rows (review these):");
+  lines.push(
+    r.skipped.length
+      ? indent(table(["reason", "count"], r.skipped.map((s) => [s.reason, s.count])))
+      : "  none",
+  );
+  lines.push("last runs:");
+  lines.push(
+    r.runs.length
+      ? indent(
+        table(
+          ["id", "command", "started", "outcome", "exit"],
+          r.runs.map((x) => [x.id, x.command, x.startedAt, x.outcome, x.exitCode]),
+        ),
+      )
+      : "  none",
+  );
+  return lines.join("\n");
+}
+
+function indent(text: string): string {
+  return text.split("\n").map((l) => `  ${l}`).join("\n");
+}

@@ -1,0 +1,88 @@
+/**
+ * The journal's schema, as numbered migrations. A migration is never edited once released:
+ * a change is a new entry. `PRAGMA user_version` records how far a journal has come.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: the foundation.
+  `
+  CREATE TABLE statements (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL CHECK (source IN ('flex-ws', 'file')),
+    origin TEXT NOT NULL,
+    query_name TEXT,
+    byte_size INTEGER NOT NULL,
+    received_at TEXT NOT NULL
+  );
+  -- The raw bytes exactly as received, in 1 MiB chunks so a large statement never has to be
+  -- held in memory whole. Never rewritten.
+  CREATE TABLE statement_chunks (
+    statement_id INTEGER NOT NULL REFERENCES statements(id),
+    seq INTEGER NOT NULL,
+    bytes BLOB NOT NULL,
+    PRIMARY KEY (statement_id, seq)
+  ) WITHOUT ROWID;
+  -- One row per <FlexStatement> in a document (one per account, or several per account).
+  CREATE TABLE statement_periods (
+    statement_id INTEGER NOT NULL REFERENCES statements(id),
+    ordinal INTEGER NOT NULL,
+    account_id TEXT NOT NULL,
+    from_date TEXT,
+    to_date TEXT,
+    period TEXT,
+    when_generated TEXT,
+    PRIMARY KEY (statement_id, ordinal)
+  ) WITHOUT ROWID;
+  CREATE INDEX statement_periods_account ON statement_periods (account_id, to_date);
+  -- Which mapping version has mapped a statement, and what it found.
+  CREATE TABLE statement_mappings (
+    statement_id INTEGER NOT NULL REFERENCES statements(id),
+    mapping_version INTEGER NOT NULL,
+    mapped_at TEXT NOT NULL,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    summary TEXT NOT NULL,
+    PRIMARY KEY (statement_id, mapping_version)
+  ) WITHOUT ROWID;
+  CREATE TABLE activities (
+    key TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    activity_type TEXT,
+    business_date TEXT,
+    symbol TEXT,
+    payload TEXT NOT NULL,
+    mapping_version INTEGER NOT NULL,
+    statement_id INTEGER NOT NULL REFERENCES statements(id),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'pushed', 'skipped', 'failed', 'superseded')),
+    reason TEXT,
+    updated_at TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX activities_state ON activities (state, account_id);
+  CREATE INDEX activities_date ON activities (business_date);
+  CREATE TABLE sync_records (
+    key TEXT PRIMARY KEY REFERENCES activities(key),
+    wf_activity_id TEXT NOT NULL,
+    wf_account_id TEXT NOT NULL,
+    pushed_at TEXT NOT NULL,
+    run_id INTEGER NOT NULL REFERENCES runs(id)
+  ) WITHOUT ROWID;
+  CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    command TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    outcome TEXT NOT NULL CHECK (outcome IN ('running', 'ok', 'failed')),
+    exit_code INTEGER,
+    counts TEXT NOT NULL DEFAULT '{}'
+  );
+  CREATE TABLE reconciliations (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    account_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('position', 'cash')),
+    item TEXT NOT NULL,
+    broker_value TEXT,
+    wf_value TEXT,
+    drift TEXT NOT NULL,
+    PRIMARY KEY (run_id, account_id, kind, item)
+  ) WITHOUT ROWID;
+  `,
+];

@@ -1,0 +1,227 @@
+/**
+ * Trades → BUY / SELL (and a separate FEE when the commission is charged in another currency).
+ *
+ * Each rule reads like the runbook: one case per line, each skip with its reason. Rows this
+ * version does not book yet (FX conversions, cancels, derivatives) are skipped with a reason,
+ * never booked as something they are not.
+ */
+import { Decimal } from "decimal.js";
+import { type Activity, activityKey, type RowOutcome } from "../domain/activity.ts";
+import { activityTimestamp } from "../flex/dates.ts";
+import type { FlexRow } from "../flex/row.ts";
+import type { TRADE } from "../flex/schema.ts";
+import { majorCurrency } from "./currency.ts";
+import type { CompositeKeys } from "./keys.ts";
+import { securitySymbol } from "./symbols.ts";
+import { skip } from "./skip.ts";
+
+export type TradeRow = FlexRow<typeof TRADE>;
+
+/** Asset categories booked as plain securities (stocks, ETFs, funds). */
+const SECURITY_CATEGORIES = new Set(["STK", "FUND"]);
+const ZERO = new Decimal(0);
+
+/** Whether a `<Trade>` is an execution to import rather than an aggregate (contracts §2.3). */
+export function isExecution(row: TradeRow): boolean {
+  const level = row.text("levelOfDetail");
+  return level === null || level === "EXECUTION";
+}
+
+/** The key of a trade row: its transactionID, else a composite of its own facts. */
+export function tradeKey(row: TradeRow, keys: CompositeKeys): string {
+  const account = row.context.accountId;
+  const id = row.transactionId;
+  if (id) return activityKey(account, id);
+  const tradeId = row.text("tradeID");
+  if (tradeId) return activityKey(account, `trade-${tradeId}`);
+  return keys.next(account, [
+    "trade",
+    row.date("tradeDate") ?? row.dateTime("dateTime")?.date ?? null,
+    row.text("conid") ?? row.text("symbol"),
+    row.decimal("quantity")?.toFixed() ?? null,
+    row.decimal("tradePrice")?.toFixed() ?? null,
+  ]);
+}
+
+/** Maps one trade execution. */
+export function mapTrade(row: TradeRow, key: string): RowOutcome {
+  const account = row.context.accountId;
+  const category = row.text("assetCategory");
+  const summary = () => tradeSummary(row);
+  const businessDate = row.date("tradeDate") ?? row.dateTime("dateTime")?.date;
+  if (!businessDate) throw row.error("tradeDate", "is required for a trade and missing");
+
+  if (category === "CASH") {
+    return skip(key, account, businessDate, "not-yet-mapped:fx-conversion", summary());
+  }
+  if (isCancel(row)) {
+    return skip(key, account, businessDate, "not-yet-mapped:trade-cancel", summary());
+  }
+  if (category === null || !SECURITY_CATEGORIES.has(category)) {
+    return skip(
+      key,
+      account,
+      businessDate,
+      `not-yet-mapped:asset-category:${category ?? "none"}`,
+      summary(),
+    );
+  }
+
+  const quantity = row.decimal("quantity");
+  if (quantity === null) {
+    return skip(key, account, businessDate, "missing-field:quantity", summary());
+  }
+  if (quantity.isZero()) return skip(key, account, businessDate, "zero-quantity", summary());
+  const price = row.decimal("tradePrice");
+  if (price === null) {
+    return skip(key, account, businessDate, "missing-field:tradePrice", summary());
+  }
+
+  const symbol = securitySymbol({
+    symbol: row.text("symbol"),
+    listingExchange: row.text("listingExchange"),
+    exchange: row.text("exchange"),
+    currency: row.text("currency"),
+    assetCategory: category,
+  });
+  if (!symbol.ok) return skip(key, account, businessDate, symbol.reason, summary());
+
+  const rawCurrency = row.text("currency");
+  if (!rawCurrency) return skip(key, account, businessDate, "missing-field:currency", summary());
+  const money = majorCurrency(rawCurrency);
+  const commissionCurrency = row.text("ibCommissionCurrency") ?? rawCurrency;
+  const commission = row.decimal("ibCommission") ?? ZERO;
+  const taxes = row.decimal("taxes") ?? ZERO;
+  const commissionInTradeCurrency = commissionCurrency === rawCurrency;
+  // IBKR signs costs negative; Wealthfolio wants the fee as a positive cost.
+  const cost = (commissionInTradeCurrency ? commission.plus(taxes) : taxes).negated();
+
+  const timestamp = activityTimestamp(businessDate, tradeInstant(row));
+  const proceeds = row.decimal("proceeds");
+  const tradeId = row.text("tradeID");
+  const activities: Activity[] = [];
+  const base = {
+    account,
+    date: timestamp,
+    conid: row.text("conid"),
+    isin: row.text("isin"),
+    groupKey: null,
+    metadata: null,
+  } as const;
+
+  activities.push({
+    ...base,
+    key,
+    activityType: quantity.lt(0) ? "SELL" : "BUY",
+    subtype: null,
+    symbol: symbol.value.symbol,
+    exchangeMic: symbol.value.exchangeMic,
+    instrumentType: "EQUITY",
+    name: row.text("description"),
+    quantity: quantity.abs(),
+    unitPrice: money.convert(price.abs()),
+    amount: proceeds === null ? null : money.convert(proceeds.abs()),
+    fee: money.convert(cost.lt(0) ? ZERO : cost),
+    currency: money.currency,
+    notes: tradeId ? `IBKR tradeID ${tradeId}` : null,
+    sourceRecordId: sourceRecord(row, key),
+  });
+  // A rebate larger than the costs is money received, not a negative fee.
+  if (cost.lt(0)) {
+    activities.push(
+      cashLeg(base, `${key}:rebate`, "CREDIT", "REBATE", cost.abs(), rawCurrency, row, key),
+    );
+  }
+  if (!commissionInTradeCurrency && !commission.isZero()) {
+    activities.push(
+      commission.lt(0)
+        ? cashLeg(
+          base,
+          `${key}:commission`,
+          "FEE",
+          null,
+          commission.abs(),
+          commissionCurrency,
+          row,
+          key,
+        )
+        : cashLeg(
+          base,
+          `${key}:commission`,
+          "CREDIT",
+          "REBATE",
+          commission,
+          commissionCurrency,
+          row,
+          key,
+        ),
+    );
+  }
+  return { kind: "activities", activities };
+}
+
+function cashLeg(
+  base: Pick<Activity, "account" | "date" | "conid" | "isin" | "groupKey" | "metadata">,
+  key: string,
+  activityType: "FEE" | "CREDIT",
+  subtype: string | null,
+  amount: Decimal,
+  currency: string,
+  row: TradeRow,
+  parentKey: string,
+): Activity {
+  const money = majorCurrency(currency);
+  return {
+    ...base,
+    key,
+    activityType,
+    subtype,
+    symbol: null,
+    exchangeMic: null,
+    instrumentType: null,
+    name: null,
+    quantity: null,
+    unitPrice: null,
+    amount: money.convert(amount),
+    fee: null,
+    currency: money.currency,
+    notes: `IBKR commission on ${row.text("symbol") ?? "trade"} (${parentKey})`,
+    sourceRecordId: sourceRecord(row, key),
+  };
+}
+
+/** IBKR marks a cancellation three ways; any one of them is enough (contracts §4.3). */
+function isCancel(row: TradeRow): boolean {
+  const type = row.text("transactionType");
+  if (type === "TradeCancel" || type === "FracShareCancel") return true;
+  if (row.text("buySell")?.includes("(Ca.)")) return true;
+  return (row.text("notes") ?? "").split(";").some((code) => code.trim() === "Ca");
+}
+
+function tradeInstant(row: TradeRow) {
+  const dateTime = row.dateTime("dateTime");
+  if (dateTime) return dateTime;
+  const date = row.date("tradeDate");
+  const time = row.text("tradeTime");
+  if (!date || !time || !/^\d{6}$/.test(time)) return null;
+  return { date, time: `${time.slice(0, 2)}:${time.slice(2, 4)}:${time.slice(4, 6)}`, zone: null };
+}
+
+function sourceRecord(row: TradeRow, key: string): string {
+  return row.transactionId ? `${row.context.accountId}:${row.transactionId}` : key;
+}
+
+function tradeSummary(row: TradeRow): Record<string, string | null> {
+  return {
+    section: "Trades",
+    transactionType: row.text("transactionType"),
+    assetCategory: row.text("assetCategory"),
+    symbol: row.text("symbol"),
+    buySell: row.text("buySell"),
+    quantity: row.attributes["quantity"] ?? null,
+    tradePrice: row.attributes["tradePrice"] ?? null,
+    currency: row.text("currency"),
+    notes: row.text("notes"),
+    description: row.text("description"),
+  };
+}
