@@ -88,6 +88,11 @@ export function activityKey(account: string, recordId: string, leg?: string): st
   return leg ? `ibkr:${account}:${recordId}:${leg}` : `ibkr:${account}:${recordId}`;
 }
 
+/** The sourceRecordId Wealthfolio stores: the key without its `ibkr:` scheme, e.g. `U1:42:fee`. */
+export function sourceRecordIdOf(key: string): string {
+  return key.startsWith("ibkr:") ? key.slice(5) : key;
+}
+
 /** A Decimal as the wire wants it: plain notation, no exponent, trailing zeros kept as IBKR wrote them. */
 export function decimalString(value: Decimal | null): string | null {
   return value === null ? null : value.toFixed();

@@ -89,10 +89,19 @@ export class FlexRow<S extends RowShape = RowShape> {
     }
   }
 
-  /** IBKR's stable id of the row, when it has one. */
+  /** The row's transactionID as written, for messages. */
   get transactionId(): string | null {
     const value = this.attributes["transactionID"];
     return isEmptyValue(value) ? null : value.trim();
+  }
+
+  /**
+   * IBKR's stable id of the row: its transactionID when it is one. IBKR's ids are digits;
+   * anonymised exports put text such as `REDACTED` there, which identifies nothing.
+   */
+  get ibkrId(): string | null {
+    const id = this.transactionId;
+    return id !== null && /^\d+$/.test(id) ? id : null;
   }
 
   /** An error about one attribute of this row, naming section, transactionID and value. */

@@ -7,6 +7,7 @@ import {
   activityKey,
   type ActivityType,
   type RowOutcome,
+  sourceRecordIdOf,
 } from "../domain/activity.ts";
 import { activityTimestamp } from "../flex/dates.ts";
 import type { FlexRow } from "../flex/row.ts";
@@ -60,10 +61,14 @@ export function isAccountSummary(row: CashRow): boolean {
   return row.text("levelOfDetail") === "SUMMARY" && !isSummaryDuplicate(row);
 }
 
-/** The key of a cash row: its transactionID, else a composite of its own facts. */
+/**
+ * The key of a cash row: its transactionID, else a composite of its own facts. A cash row that
+ * belongs to a trade (it carries a tradeID, like a bond's purchased accrued interest) can share
+ * the trade's transactionID, so it takes the `cash` leg to stay distinct (jal ibkr.xml).
+ */
 export function cashKey(row: CashRow, keys: CompositeKeys): string {
   const account = row.context.accountId;
-  if (row.transactionId) return activityKey(account, row.transactionId);
+  if (row.ibkrId) return activityKey(account, row.ibkrId, row.text("tradeID") ? "cash" : undefined);
   return keys.next(account, [
     "cash",
     cashBusinessDate(row),
@@ -132,7 +137,7 @@ export function mapCash(row: CashRow, key: string): RowOutcome {
     currency: money.currency,
     notes: row.text("description"),
     groupKey: null,
-    sourceRecordId: row.transactionId ? `${account}:${row.transactionId}` : key,
+    sourceRecordId: sourceRecordIdOf(key),
     metadata: null,
   };
   return { kind: "activities", activities: [activity] };

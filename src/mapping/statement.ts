@@ -58,7 +58,7 @@ export class StatementMapper implements StatementVisitor {
       case "CashTransaction": {
         if (isSummaryDuplicate(row)) {
           this.#sink.ignored("cash-summary-duplicate", statement);
-        } else if (isAccountSummary(row) && !row.transactionId) {
+        } else if (isAccountSummary(row) && !row.ibkrId) {
           this.#heldSummaries.push(row);
         } else {
           this.#sawCashDetail = true;
@@ -67,8 +67,8 @@ export class StatementMapper implements StatementVisitor {
         return;
       }
       case "CorporateAction": {
-        const key = row.transactionId
-          ? activityKey(statement.accountId, row.transactionId)
+        const key = row.ibkrId
+          ? activityKey(statement.accountId, row.ibkrId)
           : this.#keys.next(statement.accountId, [
             "corporate-action",
             row.dateTime("dateTime")?.date ?? null,
@@ -97,8 +97,8 @@ export class StatementMapper implements StatementVisitor {
         return;
       }
       case "Transfer": {
-        const key = row.transactionId
-          ? activityKey(statement.accountId, row.transactionId)
+        const key = row.ibkrId
+          ? activityKey(statement.accountId, row.ibkrId)
           : this.#keys.next(statement.accountId, [
             "transfer",
             row.date("date") ?? row.dateTime("dateTime")?.date ?? null,

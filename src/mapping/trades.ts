@@ -6,7 +6,12 @@
  * never booked as something they are not.
  */
 import { Decimal } from "decimal.js";
-import { type Activity, activityKey, type RowOutcome } from "../domain/activity.ts";
+import {
+  type Activity,
+  activityKey,
+  type RowOutcome,
+  sourceRecordIdOf,
+} from "../domain/activity.ts";
 import { activityTimestamp } from "../flex/dates.ts";
 import type { FlexRow } from "../flex/row.ts";
 import type { TRADE } from "../flex/schema.ts";
@@ -30,7 +35,7 @@ export function isExecution(row: TradeRow): boolean {
 /** The key of a trade row: its transactionID, else a composite of its own facts. */
 export function tradeKey(row: TradeRow, keys: CompositeKeys): string {
   const account = row.context.accountId;
-  const id = row.transactionId;
+  const id = row.ibkrId;
   if (id) return activityKey(account, id);
   const tradeId = row.text("tradeID");
   if (tradeId) return activityKey(account, `trade-${tradeId}`);
@@ -124,7 +129,7 @@ export function mapTrade(row: TradeRow, key: string): RowOutcome {
     fee: money.convert(cost.lt(0) ? ZERO : cost),
     currency: money.currency,
     notes: tradeId ? `IBKR tradeID ${tradeId}` : null,
-    sourceRecordId: sourceRecord(row, key),
+    sourceRecordId: sourceRecordIdOf(key),
   });
   // A rebate larger than the costs is money received, not a negative fee.
   if (cost.lt(0)) {
@@ -186,7 +191,7 @@ function cashLeg(
     fee: null,
     currency: money.currency,
     notes: `IBKR commission on ${row.text("symbol") ?? "trade"} (${parentKey})`,
-    sourceRecordId: sourceRecord(row, key),
+    sourceRecordId: sourceRecordIdOf(key),
   };
 }
 
@@ -205,10 +210,6 @@ function tradeInstant(row: TradeRow) {
   const time = row.text("tradeTime");
   if (!date || !time || !/^\d{6}$/.test(time)) return null;
   return { date, time: `${time.slice(0, 2)}:${time.slice(2, 4)}:${time.slice(4, 6)}`, zone: null };
-}
-
-function sourceRecord(row: TradeRow, key: string): string {
-  return row.transactionId ? `${row.context.accountId}:${row.transactionId}` : key;
 }
 
 function tradeSummary(row: TradeRow): Record<string, string | null> {
