@@ -25,8 +25,10 @@ export interface BackfillRequest {
   readonly paths: readonly string[];
   /** Accepted IBKR account ids (the account guard); empty accepts any. */
   readonly accounts: readonly string[];
+  /** Where `accounts` came from, for the guard's message. */
+  readonly accountsSource?: string | null;
   readonly now: () => Date;
-  /** Called after each file, for progress and logs. */
+  /** Called for each file once the run is committed (never for a refused run), for logs. */
   readonly onFile?: (result: FileResult, index: number, total: number) => void;
 }
 
@@ -78,10 +80,15 @@ export function backfillFiles(request: BackfillRequest): BackfillResult {
       const now = request.now().toISOString();
       const runId = startRun(db!, "backfill", now);
       const results: FileResult[] = [];
-      for (const [index, { file, sha256 }] of hashes.entries()) {
-        const result = ingestFile(db!, { file, sha256, accounts: request.accounts, runId, now });
-        results.push(result);
-        request.onFile?.(result, index, hashes.length);
+      for (const { file, sha256 } of hashes) {
+        results.push(ingestFile(db!, {
+          file,
+          sha256,
+          accounts: request.accounts,
+          accountsSource: request.accountsSource ?? null,
+          runId,
+          now,
+        }));
       }
       finishRun(db!, runId, {
         finishedAt: request.now().toISOString(),
@@ -92,6 +99,7 @@ export function backfillFiles(request: BackfillRequest): BackfillResult {
       return { runId, journal: path, files: results };
     });
     committed = true;
+    result.files.forEach((r, i) => request.onFile?.(r, i, result.files.length));
     return result;
   } finally {
     db?.close();
@@ -102,7 +110,14 @@ export function backfillFiles(request: BackfillRequest): BackfillResult {
 
 function ingestFile(
   db: DatabaseSync,
-  o: { file: string; sha256: string; accounts: readonly string[]; runId: number; now: string },
+  o: {
+    file: string;
+    sha256: string;
+    accounts: readonly string[];
+    accountsSource: string | null;
+    runId: number;
+    now: string;
+  },
 ): FileResult {
   const stored = findStatementBySha(db, o.sha256);
   if (stored && isMappedBy(db, stored.id, MAPPING_VERSION)) {
@@ -121,6 +136,7 @@ function ingestFile(
       statementId: stored.id,
       origin: o.file,
       accounts: o.accounts,
+      accountsSource: o.accountsSource,
       recordPeriods: false,
       runId: o.runId,
       now: o.now,
@@ -148,6 +164,7 @@ function ingestFile(
     statementId,
     origin: o.file,
     accounts: o.accounts,
+    accountsSource: o.accountsSource,
     recordPeriods: true,
     runId: o.runId,
     now: o.now,

@@ -32,6 +32,8 @@ export interface MapDocumentOptions {
   readonly origin: string;
   /** Accepted IBKR account ids; empty accepts any unmasked id. */
   readonly accounts: readonly string[];
+  /** Where `accounts` came from, for the guard's message. */
+  readonly accountsSource?: string | null;
   /** Whether to record each FlexStatement's period (first time a document is stored). */
   readonly recordPeriods: boolean;
   readonly runId: number;
@@ -134,7 +136,12 @@ export class DocumentMapping {
     if (
       isMaskedAccount(info.accountId) || (accounts.length > 0 && !accounts.includes(info.accountId))
     ) {
-      throw new AccountGuardError(this.#options.origin, info.accountId, accounts);
+      throw new AccountGuardError(
+        this.#options.origin,
+        info.accountId,
+        accounts,
+        this.#options.accountsSource ?? undefined,
+      );
     }
   }
 }

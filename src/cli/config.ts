@@ -52,6 +52,8 @@ export interface Config {
   readonly dataDir: string;
   /** Accepted IBKR account ids for the account guard; empty accepts any. */
   readonly accounts: readonly string[];
+  /** Where `accounts` came from, for messages: a flag or variable name, or null when unset. */
+  readonly accountsSource: string | null;
   readonly accountMap: Readonly<Record<string, string>>;
 }
 
@@ -75,16 +77,22 @@ export function loadConfig(
     throw new ConfigError(`${issue.path.join(".")}: ${issue.message}`);
   }
   let accounts = parsed.data.IBKR_ACCOUNT_ID_UPSTREAM ?? [];
+  let accountsSource: string | null = accounts.length ? "IBKR_ACCOUNT_ID_UPSTREAM" : null;
   if (flags.account !== undefined) {
     const fromFlag = accountList.safeParse(flags.account);
     if (!fromFlag.success) throw new ConfigError(`--account: ${fromFlag.error.issues[0].message}`);
     accounts = fromFlag.data;
+    accountsSource = "--account";
   }
   const accountMap = parsed.data.IBKR_ACCOUNTS ?? {};
-  if (accounts.length === 0) accounts = Object.keys(accountMap);
+  if (accounts.length === 0 && Object.keys(accountMap).length) {
+    accounts = Object.keys(accountMap);
+    accountsSource = "IBKR_ACCOUNTS";
+  }
   return {
     dataDir: flags.dataDir ?? parsed.data.BROKER_SYNC_DATA_DIR ?? "./data",
     accounts,
+    accountsSource,
     accountMap,
   };
 }

@@ -2,7 +2,7 @@
  * The `broker-sync` command line: flags and environment in, a use case run, results out, one
  * exit code. No business logic lives here.
  */
-import { Command, CommanderError, Option } from "@commander-js/extra-typings";
+import { Command, CommanderError, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { backfillFiles, type BackfillResult } from "../app/backfill.ts";
 import { journalActivities } from "../app/list_activities.ts";
 import { readStatus, type StatusReport } from "../app/status.ts";
@@ -48,6 +48,10 @@ export async function run(args: readonly string[]): Promise<number> {
     .configureOutput({
       writeOut: (s) => print(s.replace(/\n$/, "")),
       writeErr: (s) => writeErr(s),
+      // Commander would read FORCE_COLOR/CLICOLOR_FORCE to decide on colour; the binary may
+      // read only its documented variables, and help text needs no colour.
+      getOutHasColors: () => false,
+      getErrHasColors: () => false,
     });
 
   const globals = (command: { optsWithGlobals: () => unknown }) => {
@@ -76,6 +80,7 @@ export async function run(args: readonly string[]): Promise<number> {
         dataDir: config.dataDir,
         paths,
         accounts: config.accounts,
+        accountsSource: config.accountsSource,
         now: () => new Date(),
         onFile: (file, index, total) =>
           log.info(`${index + 1}/${total} ${file.path}: ${file.outcome}`),
@@ -163,7 +168,7 @@ function writeErr(text: string): void {
 
 function isoDateArg(value: string): string {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) {
-    throw new CommanderError(2, "broker-sync.date", `"${value}" is not YYYY-MM-DD`);
+    throw new InvalidArgumentError(`"${value}" is not YYYY-MM-DD`);
   }
   return value;
 }
@@ -171,7 +176,7 @@ function isoDateArg(value: string): string {
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) {
-    throw new CommanderError(2, "broker-sync.int", `"${value}" is not a positive integer`);
+    throw new InvalidArgumentError(`"${value}" is not a positive integer`);
   }
   return n;
 }

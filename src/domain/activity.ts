@@ -93,7 +93,7 @@ export function sourceRecordIdOf(key: string): string {
   return key.startsWith("ibkr:") ? key.slice(5) : key;
 }
 
-/** A Decimal as the wire wants it: plain notation, no exponent, trailing zeros kept as IBKR wrote them. */
+/** A Decimal as the wire wants it: plain notation, no exponent (`"455.50"` is written `"455.5"`). */
 export function decimalString(value: Decimal | null): string | null {
   return value === null ? null : value.toFixed();
 }

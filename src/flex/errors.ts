@@ -69,13 +69,15 @@ export class AccountGuardError extends Error {
     readonly origin: string,
     readonly statementAccount: string,
     readonly expected: readonly string[],
+    /** Where the accepted ids came from (e.g. `--account`), named in the message. */
+    readonly expectedSource: string = "IBKR_ACCOUNT_ID_UPSTREAM",
   ) {
     super(
       isMaskedAccount(statementAccount)
         ? `${origin}: FlexStatement accountId ${statementAccount} is masked; untick "mask account ` +
           `numbers" in the Flex query's settings — nothing was written`
         : `${origin}: FlexStatement accountId ${statementAccount} does not match ` +
-          `IBKR_ACCOUNT_ID_UPSTREAM=${expected.join(",")} — nothing was written`,
+          `${expectedSource}=${expected.join(",")} — nothing was written`,
     );
     this.name = "AccountGuardError";
   }

@@ -7,7 +7,7 @@
  * (no DTD is ever expanded, so an entity bomb cannot grow).
  */
 import { SaxesParser, type SaxesTagPlain } from "saxes";
-import { type DayOrder, detectDayOrder, type IsoDate, parseFlexDate } from "./dates.ts";
+import { type DayOrder, detectDayOrder, type IsoDate, parseFlexDateTime } from "./dates.ts";
 import { FlexDocumentError, FlexErrorResponse } from "./errors.ts";
 import { FlexRow, isEmptyValue } from "./row.ts";
 import { type KnownShape, ROW_SHAPES, TRADE_AGGREGATE_TAGS } from "./schema.ts";
@@ -63,6 +63,12 @@ export class FlexDocumentReader {
   readonly #ignored: Record<string, number> = {};
   #bytes = 0;
   #sniffed = false;
+  // Text held until enough of the document's start is seen to tell HTML from XML, whatever
+  // the chunk sizes.
+  #head = "";
+  #sawText = false;
+  // An error a visitor threw: it passes through unchanged, never relabelled as malformed XML.
+  #visitorError: unknown = undefined;
   #root: string | null = null;
   #queryName: string | null = null;
   #type: string | null = null;
@@ -116,7 +122,8 @@ export class FlexDocumentReader {
       );
     }
     if (tail) this.#feed(tail);
-    if (this.#bytes === 0 || (!this.#root && !this.#sniffed)) {
+    if (!this.#sniffed) this.#sniff(true);
+    if (this.#bytes === 0 || (!this.#root && !this.#sawText)) {
       throw new FlexDocumentError(this.#origin, "is empty: no Flex statement in it");
     }
     try {
@@ -140,15 +147,31 @@ export class FlexDocumentReader {
 
   #feed(text: string): void {
     if (!this.#sniffed) {
-      if (text.trim() === "") return;
-      this.#sniffed = true;
-      if (HTML_START.test(text)) {
-        throw new FlexDocumentError(
-          this.#origin,
-          "is an HTML page, not a Flex statement (an error or maintenance page?)",
-        );
-      }
+      this.#head += text;
+      this.#sniff(false);
+      return;
     }
+    this.#parse(text);
+  }
+
+  /** Decides HTML or not once 64 characters past leading whitespace are in (or at the end). */
+  #sniff(atEnd: boolean): void {
+    const start = this.#head.trimStart();
+    if (start.length < 64 && !atEnd) return;
+    this.#sniffed = true;
+    if (HTML_START.test(start)) {
+      throw new FlexDocumentError(
+        this.#origin,
+        "is an HTML page, not a Flex statement (an error or maintenance page?)",
+      );
+    }
+    this.#sawText = start.length > 0;
+    const head = this.#head;
+    this.#head = "";
+    if (head) this.#parse(head);
+  }
+
+  #parse(text: string): void {
     try {
       this.#parser.write(text);
     } catch (e) {
@@ -156,8 +179,18 @@ export class FlexDocumentReader {
     }
   }
 
+  /** Calls a visitor method, remembering what it throws so #wrap lets it through. */
+  #visit(call: () => void): void {
+    try {
+      call();
+    } catch (e) {
+      this.#visitorError = e;
+      throw e;
+    }
+  }
+
   #wrap(e: unknown): Error {
-    if (!(e instanceof Error) || e.name !== "Error") return e as Error;
+    if (e === this.#visitorError || !(e instanceof Error) || e.name !== "Error") return e as Error;
     // saxes formats its messages as "line:column: text".
     const m = /^(\d+):(\d+): (.*)$/s.exec(e.message);
     return m
@@ -200,7 +233,8 @@ export class FlexDocumentReader {
     if (shape && this.#statement && Object.keys(tag.attributes).length > 0) {
       this.#rows[name] = (this.#rows[name] ?? 0) + 1;
       const row = new FlexRow(shape, tag.attributes, this.#statement) as AnyFlexRow;
-      this.#visitor.row(row, this.#statement);
+      const statement = this.#statement;
+      this.#visit(() => this.#visitor.row(row, statement));
       return;
     }
     if (shape && !this.#statement && shape.tag !== "AccountInformation") {
@@ -236,7 +270,7 @@ export class FlexDocumentReader {
       const value = attributes[name];
       if (value === undefined) return null;
       try {
-        return parseFlexDate(value.split(/[;, T]/)[0], dayOrder);
+        return parseFlexDateTime(value, dayOrder)?.date ?? null;
       } catch (e) {
         throw new FlexDocumentError(
           this.#origin,
@@ -258,7 +292,8 @@ export class FlexDocumentReader {
     };
     this.#statementDepth = depth;
     this.#statements++;
-    this.#visitor.statementStart(this.#statement);
+    const statement = this.#statement;
+    this.#visit(() => this.#visitor.statementStart(statement));
   }
 
   #close(name: string): void {
@@ -267,9 +302,9 @@ export class FlexDocumentReader {
     if (!statement) return;
     if (name === "FlexStatement" && this.#stack.length === this.#statementDepth) {
       this.#statement = null;
-      this.#visitor.statementEnd(statement);
+      this.#visit(() => this.#visitor.statementEnd(statement));
     } else if (this.#stack.length === this.#statementDepth + 1) {
-      this.#visitor.sectionEnd?.(name, statement);
+      this.#visit(() => this.#visitor.sectionEnd?.(name, statement));
     }
   }
 

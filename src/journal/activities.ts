@@ -127,7 +127,11 @@ export function listActivities(db: DatabaseSync, f: ActivityFilter = {}): Journa
   if (f.to) where.push("business_date <= ?"), args.push(f.to);
   if (f.symbol) where.push("symbol = ?"), args.push(f.symbol);
   if (f.account) where.push("account_id = ?"), args.push(f.account);
-  if (f.reason) where.push("(reason = ? OR reason LIKE ?)"), args.push(f.reason, `${f.reason}:%`);
+  if (f.reason) {
+    // A reason or its prefix before ":", compared literally (LIKE would treat _ and % as wildcards).
+    where.push("(reason = ? OR substr(reason, 1, ?) = ?)");
+    args.push(f.reason, f.reason.length + 1, `${f.reason}:`);
+  }
   const sql =
     `SELECT key, account_id, activity_type, business_date, symbol, state, reason, mapping_version, payload
     FROM activities ${where.length ? `WHERE ${where.join(" AND ")}` : ""}

@@ -37,10 +37,10 @@ export function tradeKey(row: TradeRow, keys: CompositeKeys): string {
   const account = row.context.accountId;
   const id = row.ibkrId;
   if (id) return activityKey(account, id);
-  const tradeId = row.text("tradeID");
-  if (tradeId) return activityKey(account, `trade-${tradeId}`);
+  // tradeID alone is not enough: a re-booking after a cancel re-uses it (contracts §4.3).
   return keys.next(account, [
     "trade",
+    ...(row.text("tradeID") ? [row.text("tradeID")] : []),
     row.date("tradeDate") ?? row.dateTime("dateTime")?.date ?? null,
     row.text("conid") ?? row.text("symbol"),
     row.decimal("quantity")?.toFixed() ?? null,
@@ -97,9 +97,13 @@ export function mapTrade(row: TradeRow, key: string): RowOutcome {
   const commissionCurrency = row.text("ibCommissionCurrency") ?? rawCurrency;
   const commission = row.decimal("ibCommission") ?? ZERO;
   const taxes = row.decimal("taxes") ?? ZERO;
-  const commissionInTradeCurrency = commissionCurrency === rawCurrency;
-  // IBKR signs costs negative; Wealthfolio wants the fee as a positive cost.
-  const cost = (commissionInTradeCurrency ? commission.plus(taxes) : taxes).negated();
+  const commissionMoney = majorCurrency(commissionCurrency);
+  // Compared as booked: a GBX trade with its commission in GBP is all GBP once normalised.
+  const commissionInTradeCurrency = commissionMoney.currency === money.currency;
+  // In the booked currency. IBKR signs costs negative; Wealthfolio wants a positive fee.
+  const cost = money.convert(taxes)
+    .plus(commissionInTradeCurrency ? commissionMoney.convert(commission) : ZERO)
+    .negated();
 
   const timestamp = activityTimestamp(businessDate, tradeInstant(row));
   const proceeds = row.decimal("proceeds");
@@ -126,7 +130,7 @@ export function mapTrade(row: TradeRow, key: string): RowOutcome {
     quantity: quantity.abs(),
     unitPrice: money.convert(price.abs()),
     amount: proceeds === null ? null : money.convert(proceeds.abs()),
-    fee: money.convert(cost.lt(0) ? ZERO : cost),
+    fee: cost.lt(0) ? ZERO : cost,
     currency: money.currency,
     notes: tradeId ? `IBKR tradeID ${tradeId}` : null,
     sourceRecordId: sourceRecordIdOf(key),
@@ -134,7 +138,7 @@ export function mapTrade(row: TradeRow, key: string): RowOutcome {
   // A rebate larger than the costs is money received, not a negative fee.
   if (cost.lt(0)) {
     activities.push(
-      cashLeg(base, `${key}:rebate`, "CREDIT", "REBATE", cost.abs(), rawCurrency, row, key),
+      cashLeg(base, `${key}:rebate`, "CREDIT", "REBATE", cost.abs(), money.currency, row, key),
     );
   }
   if (!commissionInTradeCurrency && !commission.isZero()) {
