@@ -19,8 +19,15 @@ export interface MappingSummary {
   }[];
   /** Activities by type that changed the journal (new, or re-mapped). */
   readonly journaled: Record<string, number>;
-  /** Activities and skips already journaled, left as they were. */
+  /** Importable rows, each counted once by its outcome (a row may give several activities). */
+  readonly outcomes: {
+    readonly mapped: number;
+    readonly skipped: number;
+    readonly unchanged: number;
+  };
+  /** Rows already journaled with the same outcome, left as they were (= outcomes.unchanged). */
   readonly unchanged: number;
+  /** Rows skipped now, by reason. */
   readonly skipped: Record<string, number>;
   readonly ignored: Record<string, number>;
   readonly rows: Record<string, number>;
@@ -49,6 +56,8 @@ export class DocumentMapping {
   readonly #journaled: Record<string, number> = {};
   readonly #skipped: Record<string, number> = {};
   readonly #ignored: Record<string, number> = {};
+  #mappedRows = 0;
+  #skippedRows = 0;
   #unchanged = 0;
 
   constructor(options: MapDocumentOptions) {
@@ -62,14 +71,23 @@ export class DocumentMapping {
     const mapper = new StatementMapper({
       outcome: (outcome: RowOutcome) => {
         if (outcome.kind === "skipped") {
-          bump(this.#skipped, outcome.skipped.reason);
-          if (!writer.skipped(outcome.skipped)) this.#unchanged++;
+          if (writer.skipped(outcome.skipped)) {
+            bump(this.#skipped, outcome.skipped.reason);
+            this.#skippedRows++;
+          } else {
+            this.#unchanged++;
+          }
           return;
         }
+        let changed = false;
         for (const activity of outcome.activities) {
-          if (writer.activity(activity)) bump(this.#journaled, activity.activityType);
-          else this.#unchanged++;
+          if (writer.activity(activity)) {
+            bump(this.#journaled, activity.activityType);
+            changed = true;
+          }
         }
+        if (changed) this.#mappedRows++;
+        else this.#unchanged++;
       },
       ignored: (reason: string) => bump(this.#ignored, reason),
     });
@@ -116,6 +134,11 @@ export class DocumentMapping {
     const mapping: MappingSummary = {
       statements: this.#statements,
       journaled: this.#journaled,
+      outcomes: {
+        mapped: this.#mappedRows,
+        skipped: this.#skippedRows,
+        unchanged: this.#unchanged,
+      },
       unchanged: this.#unchanged,
       skipped: this.#skipped,
       ignored: { ...this.#ignored, ...document.ignored },

@@ -18,6 +18,7 @@ import type { TRADE } from "../flex/schema.ts";
 import { majorCurrency } from "./currency.ts";
 import type { CompositeKeys } from "./keys.ts";
 import { securitySymbol } from "./symbols.ts";
+import { mapFxConversion } from "./fx.ts";
 import { skip } from "./skip.ts";
 
 export type TradeRow = FlexRow<typeof TRADE>;
@@ -56,11 +57,11 @@ export function mapTrade(row: TradeRow, key: string): RowOutcome {
   const businessDate = row.date("tradeDate") ?? row.dateTime("dateTime")?.date;
   if (!businessDate) throw row.error("tradeDate", "is required for a trade and missing");
 
-  if (category === "CASH") {
-    return skip(key, account, businessDate, "not-yet-mapped:fx-conversion", summary());
-  }
   if (isCancel(row)) {
     return skip(key, account, businessDate, "not-yet-mapped:trade-cancel", summary());
+  }
+  if (category === "CASH") {
+    return mapFxConversion(row, key, businessDate, tradeInstant(row), summary);
   }
   if (category === null || !SECURITY_CATEGORIES.has(category)) {
     return skip(

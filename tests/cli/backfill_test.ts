@@ -56,7 +56,9 @@ const FIXTURE_KEYS = [
   K("31000003"), // BRK B BUY (USD, commission in GBP)
   K("31000003:commission"),
   K("31000004"), // AAPL SELL
-  K("31000005"), // GBP.USD FX trade: skipped
+  K("31000005:out"), // GBP.USD FX trade: GBP out
+  K("31000005:in"), // … USD in
+  K("31000005:commission"), // … FX commission in GBP
   K("32000001"), // deposit
   K("32000002"), // dividend
   K("32000003"), // withholding tax
@@ -116,7 +118,7 @@ Deno.test("activities --json gives mapped rows exactly the documented fields", a
   const { dataDir } = await sharedJournal();
   const rows = await activities(dataDir);
   const mapped = rows.filter((r) => r.state !== "skipped");
-  assert.equal(mapped.length, 10);
+  assert.equal(mapped.length, 13);
   for (const row of mapped) {
     assert.deepEqual(Object.keys(row).sort(), ACTIVITY_FIELDS, `fields of ${row.key}`);
     assert.equal(row.account, "U1234567");
@@ -239,13 +241,28 @@ Deno.test("an unknown cash type is skipped with reason unknown-cash-type:<type>"
   assert.equal(rebate.reason, "unknown-cash-type:Fees Rebate");
 });
 
-Deno.test("an FX trade (GBP.USD) is skipped, never booked as a security BUY or SELL", async () => {
+Deno.test("an FX trade (GBP.USD) is two linked cash legs and a GBP fee, never a security BUY or SELL", async () => {
   const { dataDir } = await sharedJournal();
   const rows = await activities(dataDir);
-  const fx = byKey(rows).get(K("31000005"))!;
-  assert.equal(fx.state, "skipped");
-  assert.equal(fx.activityType, null);
-  assert.equal(fx.reason, "not-yet-mapped:fx-conversion");
+  const legs = byKey(rows);
+  const out = legs.get(K("31000005:out"))!;
+  const into = legs.get(K("31000005:in"))!;
+  const fee = legs.get(K("31000005:commission"))!;
+  assert.deepEqual([out.activityType, out.amount, out.currency, out.symbol], [
+    "TRANSFER_OUT",
+    "2000",
+    "GBP",
+    null,
+  ]);
+  assert.deepEqual([into.activityType, into.amount, into.currency, into.symbol], [
+    "TRANSFER_IN",
+    "2441",
+    "USD",
+    null,
+  ]);
+  assert.deepEqual([fee.activityType, fee.amount, fee.currency], ["FEE", "1.6", "GBP"]);
+  assert.equal(out.groupKey, K("31000005"));
+  assert.equal(into.groupKey, K("31000005"));
   const trades = rows.filter((r) => r.activityType === "BUY" || r.activityType === "SELL");
   assert.ok(trades.every((r) => r.symbol !== "GBP.USD" && r.symbol !== "GBP-USD"));
 });
@@ -342,7 +359,9 @@ Deno.test("status --json after backfill: statements, the account's period, count
   assert.deepEqual(counts, {
     "pending BUY": 3,
     "pending SELL": 1,
-    "pending FEE": 2,
+    "pending FEE": 3,
+    "pending TRANSFER_IN": 1,
+    "pending TRANSFER_OUT": 1,
     "pending DEPOSIT": 1,
     "pending DIVIDEND": 1,
     "pending TAX": 1,
@@ -351,7 +370,6 @@ Deno.test("status --json after backfill: statements, the account's period, count
   assert.deepEqual(
     [...status.skipped].sort((a, b) => a.reason.localeCompare(b.reason)),
     [
-      { reason: "not-yet-mapped:fx-conversion", count: 1 },
       { reason: "unknown-cash-type:Fees Rebate", count: 1 },
     ],
   );
@@ -375,7 +393,7 @@ Deno.test("status on a data dir without a journal says so and creates nothing", 
 Deno.test("activities --state skipped lists only the skipped rows, with their reasons", async () => {
   const { dataDir } = await sharedJournal();
   const rows = await activities(dataDir, ["--state", "skipped"]);
-  assert.deepEqual(keysOf(rows), [K("31000005"), K("32000006")]);
+  assert.deepEqual(keysOf(rows), [K("32000006")]);
   assert.ok(rows.every((r) => r.state === "skipped" && r.reason !== null));
 });
 
@@ -409,22 +427,22 @@ Deno.test("activities --symbol VUAG.L lists only that security", async () => {
 
 Deno.test("activities --reason matches a skip reason or its prefix, taken literally", async () => {
   const { dataDir } = await sharedJournal();
-  assert.deepEqual(keysOf(await activities(dataDir, ["--reason", "not-yet-mapped"])), [
-    K("31000005"),
+  assert.deepEqual(keysOf(await activities(dataDir, ["--reason", "unknown-cash-type"])), [
+    K("32000006"),
   ]);
   assert.deepEqual(
     keysOf(await activities(dataDir, ["--reason", "unknown-cash-type:Fees Rebate"])),
     [K("32000006")],
   );
   // `_` and `%` are characters of a reason, not wildcards.
-  assert.deepEqual(keysOf(await activities(dataDir, ["--reason", "not_yet_mapped"])), []);
+  assert.deepEqual(keysOf(await activities(dataDir, ["--reason", "unknown_cash_type"])), []);
   assert.deepEqual(keysOf(await activities(dataDir, ["--reason", "%"])), []);
 });
 
-Deno.test("activities filters combine: --type FEE --to 2025-03-31 gives only the March commission", async () => {
+Deno.test("activities filters combine: --type FEE --to 2025-03-31 gives only the commissions until March", async () => {
   const { dataDir } = await sharedJournal();
   const rows = await activities(dataDir, ["--type", "FEE", "--to", "2025-03-31"]);
-  assert.deepEqual(keysOf(rows), [K("31000003:commission")]);
+  assert.deepEqual(keysOf(rows), [K("31000003:commission"), K("31000005:commission")]);
 });
 
 // ---- account guard ----------------------------------------------------------------------------

@@ -358,7 +358,97 @@ Deno.test("a <Trade> without levelOfDetail is imported as an execution", () => {
   assert.deepEqual(mapped.activities, [aaplBuy()]);
 });
 
-Deno.test("an FX conversion (assetCategory CASH) is skipped as not-yet-mapped:fx-conversion, never a BUY of EUR.USD", () => {
+const EUR_USD_BUY = {
+  assetCategory: "CASH",
+  subCategory: undefined,
+  symbol: "EUR.USD",
+  description: "EUR.USD",
+  conid: "12087792",
+  isin: undefined,
+  listingExchange: "",
+  exchange: "IDEALFX",
+  currency: "USD",
+  quantity: "1000",
+  tradePrice: "1.0835",
+  tradeMoney: "1083.5",
+  proceeds: "-1083.5",
+  ibCommission: "-2",
+  ibCommissionCurrency: "EUR",
+  netCash: "0",
+};
+
+Deno.test("an FX conversion buying EUR with USD is TRANSFER_OUT of the USD proceeds and TRANSFER_IN of the EUR quantity, linked, never a BUY of EUR.USD", () => {
+  const mapped = mapTrades(trade(EUR_USD_BUY));
+  assert.deepEqual(mapped.skipped, []);
+  const legs = mapped.activities.map((
+    a,
+  ) => [a.key, a.activityType, a.subtype, a.amount, a.currency, a.symbol, a.groupKey]);
+  const key = `ibkr:${ACCOUNT}:31000001`;
+  assert.deepEqual(legs, [
+    [`${key}:out`, "TRANSFER_OUT", null, "1083.5", "USD", null, key],
+    [`${key}:in`, "TRANSFER_IN", null, "1000", "EUR", null, key],
+    [`${key}:commission`, "FEE", null, "2", "EUR", null, key],
+  ]);
+  assert.ok(mapped.activities.every((a) => a.date.startsWith("2025-01-15") && a.quantity === null));
+});
+
+Deno.test("an FX conversion selling the base currency moves |quantity| out and the proceeds in", () => {
+  const mapped = mapTrades(
+    trade({
+      ...EUR_USD_BUY,
+      quantity: "-500",
+      proceeds: "541.75",
+      tradeMoney: "-541.75",
+      ibCommission: "0",
+    }),
+  );
+  assert.deepEqual(
+    mapped.activities.map((a) => [a.activityType, a.amount, a.currency]),
+    [["TRANSFER_OUT", "500", "EUR"], ["TRANSFER_IN", "541.75", "USD"]],
+  );
+});
+
+Deno.test("an automatic AFx conversion of dust is booked however small, and noted as AFx", () => {
+  const mapped = mapTrades(
+    trade({
+      ...EUR_USD_BUY,
+      quantity: "0.08",
+      proceeds: "-0.0867",
+      ibCommission: "0",
+      notes: "AFx",
+    }),
+  );
+  assert.deepEqual(mapped.activities.map((a) => [a.activityType, a.amount]), [[
+    "TRANSFER_OUT",
+    "0.0867",
+  ], ["TRANSFER_IN", "0.08"]]);
+  assert.match(mapped.activities[0].notes ?? "", /AFx/);
+});
+
+Deno.test("an FX row whose currency is not the pair's quote currency is skipped, not guessed", () => {
+  const mapped = mapTrades(trade({ ...EUR_USD_BUY, currency: "GBP" }));
+  assert.equal(onlySkip(mapped).reason, "unrecognised-fx-layout");
+});
+
+Deno.test("an FX conversion without proceeds is skipped as missing-field:proceeds, never priced from tradePrice", () => {
+  const mapped = mapTrades(trade({ ...EUR_USD_BUY, proceeds: undefined }));
+  assert.equal(onlySkip(mapped).reason, "missing-field:proceeds");
+});
+
+Deno.test("an FX cancel is not booked as a conversion", () => {
+  const mapped = mapTrades(
+    trade({
+      ...EUR_USD_BUY,
+      buySell: "SELL (Ca.)",
+      quantity: "-1000",
+      proceeds: "1083.5",
+      notes: "Ca",
+    }),
+  );
+  assert.deepEqual(mapped.activities, []);
+});
+
+Deno.test("(obsolete shape kept for the skip helper) an FX conversion is never skipped as a security", () => {
   const mapped = mapTrades(trade({
     assetCategory: "CASH",
     subCategory: undefined,
@@ -377,11 +467,7 @@ Deno.test("an FX conversion (assetCategory CASH) is skipped as not-yet-mapped:fx
     ibCommissionCurrency: "EUR",
     netCash: "0",
   }));
-  const skipped = onlySkip(mapped);
-  assert.equal(skipped.reason, "not-yet-mapped:fx-conversion");
-  assert.equal(skipped.key, `ibkr:${ACCOUNT}:31000001`);
-  assert.equal(skipped.date, "2025-01-15");
-  assert.equal(skipped.summary.symbol, "EUR.USD");
+  assert.ok(mapped.activities.every((a) => a.symbol === null && a.activityType !== "BUY"));
 });
 
 Deno.test("cancels are skipped and never booked: TradeCancel, BUY (Ca.), notes Ca, FracShareCancel", () => {
