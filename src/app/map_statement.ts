@@ -7,6 +7,12 @@ import { MAPPING_VERSION, type RowOutcome } from "../domain/activity.ts";
 import { AccountGuardError, FlexDocumentError, isMaskedAccount } from "../flex/errors.ts";
 import { type DocumentSummary, FlexDocumentReader, type StatementInfo } from "../flex/reader.ts";
 import { ActivityWriter } from "../journal/activities.ts";
+import {
+  recordCancellation,
+  type Resolution,
+  resolveCancellations,
+  rowKeyOf,
+} from "../journal/cancellations.ts";
 import { insertStatementPeriod, recordStatementMapping } from "../journal/statements.ts";
 import { StatementMapper } from "../mapping/statement.ts";
 
@@ -29,6 +35,8 @@ export interface MappingSummary {
   readonly unchanged: number;
   /** Rows skipped now, by reason. */
   readonly skipped: Record<string, number>;
+  /** Cancels, reversals and refunds resolved against their originals after this document. */
+  readonly corrections: Resolution;
   readonly ignored: Record<string, number>;
   readonly rows: Record<string, number>;
 }
@@ -70,6 +78,15 @@ export class DocumentMapping {
     );
     const mapper = new StatementMapper({
       outcome: (outcome: RowOutcome) => {
+        if (outcome.cancels) {
+          const key = outcome.kind === "skipped"
+            ? outcome.skipped.key
+            : rowKeyOf(outcome.activities[0].key);
+          const account = outcome.kind === "skipped"
+            ? outcome.skipped.account
+            : outcome.activities[0].account;
+          recordCancellation(options.db, { ...outcome.cancels, key, account, now: options.now });
+        }
         if (outcome.kind === "skipped") {
           if (writer.skipped(outcome.skipped)) {
             bump(this.#skipped, outcome.skipped.reason);
@@ -131,6 +148,7 @@ export class DocumentMapping {
         "contains no <FlexStatement>: nothing to import",
       );
     }
+    const corrections = resolveCancellations(this.#options.db, this.#options.now);
     const mapping: MappingSummary = {
       statements: this.#statements,
       journaled: this.#journaled,
@@ -141,6 +159,7 @@ export class DocumentMapping {
       },
       unchanged: this.#unchanged,
       skipped: this.#skipped,
+      corrections,
       ignored: { ...this.#ignored, ...document.ignored },
       rows: document.rows,
     };

@@ -21,6 +21,16 @@ export interface StatusReport {
   /** Skipped rows by reason: `needs-review` ones are what an operator must look at. */
   readonly skipped: readonly { reason: string; count: number }[];
   readonly runs: readonly RunRecord[];
+  /** Undo work IBKR asked for: deletes the push step still owes Wealthfolio, and reversals whose original is not in the journal. */
+  readonly corrections: {
+    readonly pending: readonly {
+      targetKey: string;
+      action: string;
+      reason: string;
+      cancelKey: string;
+    }[];
+    readonly awaitingOriginal: readonly { key: string; reason: string; target: string }[];
+  };
 }
 
 /** Builds the status report; a missing journal is reported, not created. */
@@ -34,6 +44,7 @@ export function readStatus(dataDir: string): StatusReport {
       activities: [],
       skipped: [],
       runs: [],
+      corrections: { pending: [], awaitingOriginal: [] },
     };
   }
   const db = openJournal(path, { create: false });
@@ -50,6 +61,25 @@ export function readStatus(dataDir: string): StatusReport {
         count: Number(r.n),
       })),
       runs: latestRuns(db, 5),
+      corrections: {
+        pending: (db.prepare(
+          "SELECT target_key, action, reason, cancel_key FROM corrections WHERE state = 'pending' ORDER BY id",
+        ).all() as Record<string, string>[]).map((r) => ({
+          targetKey: r.target_key,
+          action: r.action,
+          reason: r.reason,
+          cancelKey: r.cancel_key,
+        })),
+        // Refunds (net mode) without a tax to net against are booked as refunds: not waiting.
+        awaitingOriginal: (db.prepare(
+          `SELECT key, reason, COALESCE(target_key, target_match) AS target FROM cancellations
+           WHERE state = 'open' AND mode = 'reverse' ORDER BY key`,
+        ).all() as Record<string, string>[]).map((r) => ({
+          key: r.key,
+          reason: r.reason,
+          target: r.target,
+        })),
+      },
     };
   } finally {
     db.close();

@@ -17,6 +17,8 @@ export const EXIT = {
   LOCKED: 5,
   /** The journal cannot be used (unreadable, not a journal, written by a newer broker-sync). */
   JOURNAL: 6,
+  /** `verify-books`: a statement's own CashReport or OpenPositions disagree with what we mapped. */
+  BOOKS_DISAGREE: 7,
 } as const;
 
 export type ExitCode = typeof EXIT[keyof typeof EXIT];

@@ -1,11 +1,12 @@
 /**
  * The `broker-sync` command line: flags and environment in, a use case run, results out, one
- * exit code. No business logic lives here.
+ * exit code. No business logic lives here. Use cases are imported when their command runs, so
+ * `--help` does not load SQLite, the XML reader or decimal.js.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { backfillFiles, type BackfillResult } from "../app/backfill.ts";
-import { journalActivities } from "../app/list_activities.ts";
-import { readStatus, type StatusReport } from "../app/status.ts";
+import type { BackfillResult } from "../app/backfill.ts";
+import type { StatusReport } from "../app/status.ts";
+import type { BooksReport } from "../app/verify_books.ts";
 import { ACTIVITY_STATES, ACTIVITY_TYPES, type ActivityState } from "../domain/activity.ts";
 import { VERSION } from "../version.ts";
 import { loadConfig } from "./config.ts";
@@ -67,9 +68,10 @@ export async function run(args: readonly string[]): Promise<number> {
       "--no-push",
       "only journal and map; do not push to Wealthfolio (the only mode until push exists)",
     )
-    .action((paths, _options, command) => {
+    .action(async (paths, _options, command) => {
       const options = globals(command);
       const config = loadConfig(options);
+      const { backfillFiles } = await import("../app/backfill.ts");
       const log = logger("backfill");
       if (config.accounts.length === 0) {
         log.warn(
@@ -89,12 +91,27 @@ export async function run(args: readonly string[]): Promise<number> {
       else print(backfillText(result));
     });
 
+  program.command("verify-books")
+    .description(
+      "check the mapping against each statement's own CashReport and OpenPositions (journal statements by default)",
+    )
+    .argument("[paths...]", "Flex XML files or directories instead of the journal's statements")
+    .action(async (paths, _options, command) => {
+      const options = globals(command);
+      const { verifyBooks } = await import("../app/verify_books.ts");
+      const report = verifyBooks({ dataDir: loadConfig(options).dataDir, paths });
+      if (options.json) printJson(report);
+      else print(booksText(report));
+      if (!report.balanced) exitCode = EXIT.BOOKS_DISAGREE;
+    });
+
   program.command("status")
     .description(
       "summarise the journal: statements, activities by state and type, skipped rows, last runs",
     )
-    .action((_options, command) => {
+    .action(async (_options, command) => {
       const options = globals(command);
+      const { readStatus } = await import("../app/status.ts");
       const report = readStatus(loadConfig(options).dataDir);
       if (options.json) printJson(report);
       else print(statusText(report));
@@ -109,9 +126,10 @@ export async function run(args: readonly string[]): Promise<number> {
     .option("--symbol <symbol>", "only this symbol (as booked, e.g. VUAG.L)")
     .option("--reason <reason>", "only skipped rows with this reason (or reason prefix before ':')")
     .option("--limit <n>", "at most n rows", positiveInt)
-    .action((filters, command) => {
+    .action(async (filters, command) => {
       const options = globals(command);
       const config = loadConfig(options);
+      const { journalActivities } = await import("../app/list_activities.ts");
       const rows = journalActivities(config.dataDir, {
         states: filters.state as ActivityState[] | undefined,
         types: filters.type,
@@ -210,6 +228,68 @@ function backfillText(result: BackfillResult): string {
   return lines.join("\n");
 }
 
+function booksText(report: BooksReport): string {
+  if (report.statements.length === 0) return "no statements to verify";
+  const lines: string[] = [];
+  for (const s of report.statements) {
+    lines.push(
+      `${s.balanced ? "balanced " : "DIFFERS  "} ${s.origin} [${s.accountId} ${
+        s.fromDate ?? "?"
+      }..${s.toDate ?? "?"}]`,
+    );
+    if (!s.cash) lines.push("  cash: no CashReport in the statement");
+    else {
+      lines.push(indent(table(
+        ["currency", "start", "end", "IBKR moved", "mapped", "difference", ""],
+        s.cash.map((c) => [
+          c.currency,
+          c.startingCash,
+          c.endingCash,
+          c.ibkr,
+          c.mapped,
+          c.difference,
+          c.balanced ? "ok" : "DIFFERS",
+        ]),
+      )));
+      for (const c of s.cash.filter((c) => !c.balanced)) {
+        const named = c.categories.filter((k) =>
+          k.difference !== "0" && k.ibkr !== "(not in report)"
+        );
+        for (const k of named) {
+          lines.push(
+            `    ${c.currency} ${k.category}: IBKR ${k.ibkr}, mapped ${k.mapped}, difference ${k.difference}`,
+          );
+        }
+      }
+    }
+    if (!s.positions.checked) lines.push(`  positions: not checked (${s.positions.why})`);
+    else {
+      const off = s.positions.rows.filter((p) => !p.balanced);
+      lines.push(
+        `  positions: ${s.positions.rows.length - off.length}/${s.positions.rows.length} agree`,
+      );
+      for (const p of off) {
+        lines.push(
+          `    ${
+            p.symbol ?? p.instrument
+          }: start ${p.start} + mapped ${p.mappedChange} vs IBKR ${p.ibkrEnd}`,
+        );
+      }
+    }
+    for (const u of s.unresolved) lines.push(`  unresolved: ${u.key} ${u.reason}`);
+    if (!s.balanced && Object.keys(s.skipped).length) {
+      lines.push(`  skipped rows: ${countsText(s.skipped)}`);
+    }
+  }
+  const differing = report.statements.filter((s) => !s.balanced).length;
+  lines.push(
+    differing
+      ? `${differing} of ${report.statements.length} statement(s) differ`
+      : `all ${report.statements.length} statement(s) balance`,
+  );
+  return lines.join("\n");
+}
+
 function statusText(r: StatusReport): string {
   if (!r.exists) return `journal: ${r.journal} (none yet: run backfill or fetch)`;
   const lines = [
@@ -235,6 +315,14 @@ function statusText(r: StatusReport): string {
       ? indent(table(["reason", "count"], r.skipped.map((s) => [s.reason, s.count])))
       : "  none",
   );
+  lines.push(`corrections owed to Wealthfolio: ${r.corrections.pending.length}`);
+  for (const c of r.corrections.pending) {
+    lines.push(`  ${c.action} ${c.targetKey} (${c.reason}, by ${c.cancelKey})`);
+  }
+  lines.push(`reversals awaiting their original: ${r.corrections.awaitingOriginal.length}`);
+  for (const c of r.corrections.awaitingOriginal) {
+    lines.push(`  ${c.key} (${c.reason}) → ${c.target}`);
+  }
   lines.push("last runs:");
   lines.push(
     r.runs.length

@@ -64,6 +64,11 @@ export interface Activity {
   readonly sourceRecordId: string;
   /** Extra facts Wealthfolio stores as metadata (e.g. `{flow:{is_external:true}}`). */
   readonly metadata: Readonly<Record<string, unknown>> | null;
+  /**
+   * What a later correction finds this activity by when it names no transactionID: a dividend
+   * or tax by its actionID and amount, a trade by its tradeID. Journal-only, never sent.
+   */
+  readonly matchKey?: string | null;
 }
 
 /** A row that was deliberately not booked, with the reason an operator can act on. */
@@ -78,10 +83,34 @@ export interface SkippedRow {
   readonly summary: Readonly<Record<string, string | null>>;
 }
 
+/**
+ * A row that undoes an earlier one (a trade cancel, a dividend reversal, a withholding
+ * correction). IBKR sends corrections as new rows; the journal finds the original and either
+ * keeps both out of Wealthfolio, or records a correction when the original was already pushed.
+ */
+export interface Cancellation {
+  /**
+   * `reverse`: the row is only an undo; the original is removed (this row is never booked).
+   * `net`: the row is booked in its own right (e.g. a tax refund) unless its original is still
+   * unpushed, in which case the two cancel out and neither is pushed.
+   */
+  readonly mode: "reverse" | "net";
+  /** The original's key when IBKR names it (origTransactionID): its legs go with it. */
+  readonly targetKey: string | null;
+  /** Otherwise the original's matchKey; the earliest activity not yet cancelled is taken. */
+  readonly targetMatch: string | null;
+  /** Why, for the journal: `trade-cancel`, `dividend-reversal`, `withholding-correction`. */
+  readonly reason: string;
+}
+
 /** The outcome the mapper gives every importable row: booked, or skipped with a reason. */
 export type RowOutcome =
-  | { readonly kind: "activities"; readonly activities: readonly Activity[] }
-  | { readonly kind: "skipped"; readonly skipped: SkippedRow };
+  | {
+    readonly kind: "activities";
+    readonly activities: readonly Activity[];
+    readonly cancels?: Cancellation;
+  }
+  | { readonly kind: "skipped"; readonly skipped: SkippedRow; readonly cancels?: Cancellation };
 
 /** Builds an idempotency key from IBKR's own ids. Example: `activityKey("U1", "42", "fee")` → `ibkr:U1:42:fee`. */
 export function activityKey(account: string, recordId: string, leg?: string): string {
@@ -102,4 +131,4 @@ export function decimalString(value: Decimal | null): string | null {
  * The mapping rules' version. Bump it whenever a rule changes what a row becomes; statements
  * mapped by an older version are mapped again by `import`.
  */
-export const MAPPING_VERSION = 2;
+export const MAPPING_VERSION = 3;

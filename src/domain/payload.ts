@@ -32,6 +32,7 @@ export interface ActivityPayload {
   readonly groupKey: string | null;
   readonly sourceRecordId: string;
   readonly metadata: Readonly<Record<string, unknown>> | null;
+  readonly matchKey: string | null;
 }
 
 /** Example: `toPayload(activity).quantity` is `"10"`, never the number 10. */
@@ -57,6 +58,7 @@ export function toPayload(a: Activity): ActivityPayload {
     groupKey: a.groupKey,
     sourceRecordId: a.sourceRecordId,
     metadata: a.metadata,
+    matchKey: a.matchKey ?? null,
   };
 }
 

@@ -21,12 +21,18 @@ export interface RowContext {
 }
 
 // IBKR writes "no value" in several ways (contracts/ibkr-flex.md §2).
-const EMPTY = new Set(["", "-", "--", "N/A"]);
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** Whether a raw attribute value means "absent". */
 export function isEmptyValue(value: string | undefined): boolean {
-  return value === undefined || EMPTY.has(value.trim());
+  if (value === undefined) return true;
+  // Plain comparisons: called millions of times on a large statement, where a Set lookup of a
+  // freshly parsed string cost more than a second (docs/benchmarks.md).
+  const v =
+    value.length > 0 && (value.charCodeAt(0) === 32 || value.charCodeAt(value.length - 1) === 32)
+      ? value.trim()
+      : value;
+  return v === "" || v === "-" || v === "--" || v === "N/A";
 }
 
 /**

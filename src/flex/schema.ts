@@ -112,6 +112,16 @@ export const OPEN_POSITION = shape({
   texts: [...INSTRUMENT, "side", "originatingTransactionID", "code"],
 });
 
+/** Positions at the start of the period: quantities when the query ticks them, else prices only. */
+export const PRIOR_PERIOD_POSITION = shape({
+  tag: "PriorPeriodPosition",
+  section: "PriorPeriodPositions",
+  decimals: ["position", "price", "multiplier"],
+  dates: ["date"],
+  dateTimes: [],
+  texts: [...INSTRUMENT],
+});
+
 export const CASH_REPORT_CURRENCY = shape({
   tag: "CashReportCurrency",
   section: "CashReport",
@@ -210,6 +220,7 @@ export const ROW_SHAPES = [
   TRADE,
   CASH_TRANSACTION,
   OPEN_POSITION,
+  PRIOR_PERIOD_POSITION,
   CASH_REPORT_CURRENCY,
   CORPORATE_ACTION,
   TRANSFER,

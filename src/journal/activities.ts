@@ -23,6 +23,7 @@ export interface JournalActivity {
  */
 export class ActivityWriter {
   readonly #upsert: StatementSync;
+  readonly #backfillMatchKey: StatementSync;
   readonly #statementId: number;
   readonly #mappingVersion: number;
   readonly #now: string;
@@ -30,15 +31,21 @@ export class ActivityWriter {
   constructor(db: DatabaseSync, statementId: number, mappingVersion: number, now: string) {
     this.#upsert = db.prepare(
       `INSERT INTO activities (key, account_id, activity_type, business_date, symbol, payload,
-                               mapping_version, statement_id, state, reason, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                               mapping_version, statement_id, state, reason, updated_at, match_key)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET
          activity_type = excluded.activity_type, business_date = excluded.business_date,
          symbol = excluded.symbol, payload = excluded.payload,
          mapping_version = excluded.mapping_version, state = excluded.state,
-         reason = excluded.reason, updated_at = excluded.updated_at
+         reason = excluded.reason, updated_at = excluded.updated_at,
+         match_key = excluded.match_key
        WHERE activities.state IN ('pending', 'skipped')
          AND activities.mapping_version < excluded.mapping_version`,
+    );
+    // A row left alone (pushed, or already mapped) still learns how corrections find it: a
+    // dividend pushed before match keys existed must be reachable by its reversal.
+    this.#backfillMatchKey = db.prepare(
+      "UPDATE activities SET match_key = ? WHERE key = ? AND match_key IS NULL",
     );
     this.#statementId = statementId;
     this.#mappingVersion = mappingVersion;
@@ -56,6 +63,7 @@ export class ActivityWriter {
       toPayload(a),
       "pending",
       null,
+      a.matchKey ?? null,
     );
   }
 
@@ -70,6 +78,7 @@ export class ActivityWriter {
       { skipped: s.summary },
       "skipped",
       s.reason,
+      null,
     );
   }
 
@@ -82,6 +91,7 @@ export class ActivityWriter {
     payload: unknown,
     state: ActivityState,
     reason: string | null,
+    matchKey: string | null,
   ): boolean {
     const r = this.#upsert.run(
       key,
@@ -95,8 +105,11 @@ export class ActivityWriter {
       state,
       reason,
       this.#now,
+      matchKey,
     );
-    return Number(r.changes) > 0;
+    if (Number(r.changes) > 0) return true;
+    if (matchKey !== null) this.#backfillMatchKey.run(matchKey, key);
+    return false;
   }
 }
 

@@ -43,8 +43,9 @@ export const MIGRATIONS: readonly string[] = [
     summary TEXT NOT NULL,
     PRIMARY KEY (statement_id, mapping_version)
   ) WITHOUT ROWID;
+  -- A rowid table: rows carry a ~650-byte payload, too large for WITHOUT ROWID to pay off.
   CREATE TABLE activities (
-    key TEXT PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
     account_id TEXT NOT NULL,
     activity_type TEXT,
     business_date TEXT,
@@ -55,7 +56,7 @@ export const MIGRATIONS: readonly string[] = [
     state TEXT NOT NULL CHECK (state IN ('pending', 'pushed', 'skipped', 'failed', 'superseded')),
     reason TEXT,
     updated_at TEXT NOT NULL
-  ) WITHOUT ROWID;
+  );
   CREATE INDEX activities_state ON activities (state, account_id);
   CREATE INDEX activities_date ON activities (business_date);
   CREATE TABLE sync_records (
@@ -84,5 +85,40 @@ export const MIGRATIONS: readonly string[] = [
     drift TEXT NOT NULL,
     PRIMARY KEY (run_id, account_id, kind, item)
   ) WITHOUT ROWID;
+  `,
+  // 2: corrections. A cancel, reversal or refund row records what it undoes; the journal finds
+  // the original and supersedes both, or records a correction when the original was pushed.
+  `
+  ALTER TABLE activities ADD COLUMN match_key TEXT;
+  ALTER TABLE activities ADD COLUMN cancelled_by TEXT;
+  CREATE INDEX activities_match ON activities (account_id, match_key) WHERE match_key IS NOT NULL;
+  CREATE TABLE cancellations (
+    key TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    mode TEXT NOT NULL CHECK (mode IN ('reverse', 'net')),
+    target_key TEXT,
+    target_match TEXT,
+    reason TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('open', 'resolved')),
+    resolved_key TEXT,
+    outcome TEXT,
+    created_at TEXT NOT NULL,
+    resolved_at TEXT
+  ) WITHOUT ROWID;
+  CREATE INDEX cancellations_open ON cancellations (state) WHERE state = 'open';
+  -- What the push step must do in Wealthfolio because an already-pushed activity was undone.
+  CREATE TABLE corrections (
+    id INTEGER PRIMARY KEY,
+    target_key TEXT NOT NULL REFERENCES activities(key),
+    action TEXT NOT NULL CHECK (action IN ('delete')),
+    cancel_key TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'applied', 'failed')),
+    created_at TEXT NOT NULL,
+    applied_at TEXT,
+    run_id INTEGER REFERENCES runs(id),
+    error TEXT,
+    UNIQUE (target_key, action)
+  );
   `,
 ];

@@ -2,6 +2,7 @@
  * CashTransactions → cash activities, per the runbook's table (contracts/ibkr-flex.md §2.4).
  * A type not in the table is skipped with its name as the reason: never guessed.
  */
+import type { Decimal } from "decimal.js";
 import {
   type Activity,
   activityKey,
@@ -33,11 +34,8 @@ const FEE = ["FEE", null] as const;
 const CASH_RULES: Readonly<Record<string, CashRule>> = {
   // Negative dividends are reversals: the corrections rules handle them, never a sign flip.
   "Dividends": { positive: ["DIVIDEND", null], negative: null, withSymbol: true },
-  "Payment In Lieu Of Dividends": {
-    positive: ["DIVIDEND", null],
-    negative: null,
-    withSymbol: true,
-  },
+  // A negative PIL that is not a reversal is IBKR charging a short position the dividend.
+  "Payment In Lieu Of Dividends": { positive: ["DIVIDEND", null], negative: FEE, withSymbol: true },
   "Withholding Tax": { positive: REFUND, negative: ["TAX", null] },
   "Broker Interest Received": { positive: ["INTEREST", null], negative: null },
   "Bond Interest Received": { positive: ["INTEREST", null], negative: null },
@@ -94,17 +92,37 @@ export function mapCash(row: CashRow, key: string): RowOutcome {
   const amount = row.decimal("amount");
   if (amount === null) return skip(key, account, businessDate, "missing-field:amount", summary());
   if (amount.isZero()) return skip(key, account, businessDate, "zero-amount", summary());
+  const rawCurrency = row.text("currency");
+  if (!rawCurrency) return skip(key, account, businessDate, "missing-field:currency", summary());
+  const isIncome = type === "Dividends" || type === "Payment In Lieu Of Dividends";
+  const income = (activityType: "DIVIDEND" | "TAX", magnitude: Decimal) =>
+    incomeMatchKey(row, businessDate, activityType, rawCurrency, magnitude);
+
+  // A reversal is never a sign-flipped income: it undoes the dividend it names (contracts §4.2).
+  if (amount.lt(0) && isIncome && (type === "Dividends" || isReversal(row))) {
+    return {
+      kind: "skipped",
+      skipped: {
+        key,
+        account,
+        date: businessDate,
+        reason: "cancellation:dividend-reversal",
+        summary: summary(),
+      },
+      cancels: {
+        mode: "reverse",
+        targetKey: null,
+        targetMatch: income("DIVIDEND", amount.abs()),
+        reason: "dividend-reversal",
+      },
+    };
+  }
   const target = amount.lt(0) ? rule.negative : rule.positive;
   if (!target) {
     const sign = amount.lt(0) ? "negative" : "positive";
-    const reason = type === "Dividends" || type === "Payment In Lieu Of Dividends"
-      ? "not-yet-mapped:dividend-reversal"
-      : `unexpected-sign:${sign}:${type}`;
-    return skip(key, account, businessDate, reason, summary());
+    return skip(key, account, businessDate, `unexpected-sign:${sign}:${type}`, summary());
   }
 
-  const rawCurrency = row.text("currency");
-  if (!rawCurrency) return skip(key, account, businessDate, "missing-field:currency", summary());
   const money = majorCurrency(rawCurrency);
   let symbol: { symbol: string; exchangeMic: string | null } | null = null;
   if (rule.withSymbol) {
@@ -136,11 +154,85 @@ export function mapCash(row: CashRow, key: string): RowOutcome {
     fee: null,
     currency: money.currency,
     notes: row.text("description"),
-    groupKey: null,
+    groupKey: isIncome || type === "Withholding Tax" ? dividendGroupKey(row, businessDate) : null,
     sourceRecordId: sourceRecordIdOf(key),
     metadata: null,
+    matchKey: target[0] === "DIVIDEND" || target[0] === "TAX"
+      ? income(target[0], amount.abs())
+      : null,
   };
+  // A positive withholding undoes the tax it matches when both are still unpushed; otherwise it
+  // is a refund in its own right (or the compensation of a tax already in Wealthfolio).
+  if (type === "Withholding Tax" && amount.gt(0)) {
+    return {
+      kind: "activities",
+      activities: [activity],
+      cancels: {
+        mode: "net",
+        targetKey: null,
+        targetMatch: income("TAX", amount),
+        reason: "withholding-correction",
+      },
+    };
+  }
   return { kind: "activities", activities: [activity] };
+}
+
+/** IBKR's reversal wording: ` - REVERSAL` at the end or `CANCEL ` at the start (jal samples). */
+function isReversal(row: CashRow): boolean {
+  const description = row.text("description") ?? "";
+  return /\bREVERSAL\b/i.test(description) || /^CANCEL /i.test(description) ||
+    (row.text("code") ?? "").split(";").includes("Ca");
+}
+
+/**
+ * What a reversal or a tax correction finds a dividend or tax by: its actionID (which IBKR keeps
+ * on the dividend, its tax and their reversals), else the security and the day (contracts §4.2's
+ * fallback), always with the currency and the amount.
+ */
+export function incomeMatchKey(
+  row: CashRow,
+  businessDate: string,
+  type: "DIVIDEND" | "TAX",
+  currency: string,
+  magnitude: Decimal,
+): string {
+  const action = row.text("actionID");
+  // No description stem here: IBKR's corrections reword it (a "USD 0.0161 PER SHARE - REVERSAL"
+  // of 12.15 undoes the "USD 0.30371 PER SHARE" dividend of 12.15 in jal's samples), and the
+  // amount already tells candidates apart where it matters.
+  const instrument = row.text("conid") ?? row.text("symbol") ?? "-";
+  const where = action ? `action:${action}` : `sec:${instrument}:${businessDate}`;
+  return `${where}:${type}:${currency}:${magnitude.toFixed()}`;
+}
+
+/** Pairs a dividend with its withholding (Wealthfolio's sourceGroupId): by actionID, else the fallback. */
+export function dividendGroupKey(row: CashRow, businessDate: string): string {
+  const action = row.text("actionID");
+  return `ibkr:${row.context.accountId}:dividend:${action ?? dividendAnchor(row, businessDate)}`;
+}
+
+function dividendAnchor(row: CashRow, businessDate: string): string {
+  const instrument = row.text("conid") ?? row.text("symbol") ?? "-";
+  return `${instrument}:${businessDate}:${dividendStem(row.text("description") ?? "")}`;
+}
+
+/**
+ * The part of a dividend or tax description they share: `AAPL(US0378331005) CASH DIVIDEND USD
+ * 0.25 PER SHARE` for both `… (Ordinary Dividend)` and `… - US TAX`, and for their reversals.
+ */
+export function dividendStem(description: string): string {
+  let stem = description.replace(/^CANCEL\s+/i, "").replaceAll(/\s+/g, " ").trim();
+  // Suffixes come in either order (`… - REVERSAL (Ordinary Dividend)`): strip until none is left.
+  for (let before = ""; before !== stem;) {
+    before = stem;
+    stem = stem
+      .replace(/\s*\([^()]*\)$/, "")
+      .replace(/\s+-\s+REVERSAL$/i, "")
+      .replace(/\s+-\s+[A-Z]{2}\s+TAX$/, "")
+      .trim();
+  }
+  return stem;
 }
 
 /**

@@ -9,7 +9,7 @@ import { type Activity, type RowOutcome, sourceRecordIdOf } from "../domain/acti
 import { activityTimestamp, type FlexDateTime } from "../flex/dates.ts";
 import { majorCurrency } from "./currency.ts";
 import { skip } from "./skip.ts";
-import type { TradeRow } from "./trades.ts";
+import { tradeMatchKey, type TradeRow } from "./trades.ts";
 
 const PAIR = /^([A-Z]{3})\.([A-Za-z]{3})$/;
 
@@ -41,6 +41,7 @@ export function mapFxConversion(
   }
 
   const buysBase = quantity.gt(0);
+  const matchKey = tradeMatchKey(row);
   const date = activityTimestamp(businessDate, instant);
   const note = `IBKR FX ${buysBase ? "BUY" : "SELL"} ${quantity.abs().toFixed()} ${pair[0]} at ${
     row.attributes["tradePrice"] ?? "?"
@@ -75,6 +76,7 @@ export function mapFxConversion(
       groupKey: key,
       sourceRecordId: sourceRecordIdOf(`${key}:${suffix}`),
       metadata: null,
+      matchKey,
     };
   };
 

@@ -15,7 +15,8 @@ import { activityKey } from "../domain/activity.ts";
 
 /** Receives each outcome as soon as it is decided. */
 export interface OutcomeSink {
-  outcome(outcome: RowOutcome, statement: StatementInfo): void;
+  /** `row` is the row the outcome came from, for callers that need its IBKR type (the books). */
+  outcome(outcome: RowOutcome, statement: StatementInfo, row: AnyFlexRow): void;
   /** A row read and left alone by design (an aggregate, a duplicate summary), by reason. */
   ignored(reason: string, statement: StatementInfo): void;
 }
@@ -23,6 +24,7 @@ export interface OutcomeSink {
 /** Rows that are reference data for later steps (reconcile, books), not activities. */
 const REFERENCE_TAGS = new Set([
   "OpenPosition",
+  "PriorPeriodPosition",
   "CashReportCurrency",
   "SecurityInfo",
   "ConversionRate",
@@ -52,7 +54,7 @@ export class StatementMapper implements StatementVisitor {
           this.#sink.ignored(`trade-level:${row.text("levelOfDetail")}`, statement);
           return;
         }
-        this.#sink.outcome(mapTrade(row, tradeKey(row, this.#keys)), statement);
+        this.#sink.outcome(mapTrade(row, tradeKey(row, this.#keys)), statement, row);
         return;
       }
       case "CashTransaction": {
@@ -62,7 +64,7 @@ export class StatementMapper implements StatementVisitor {
           this.#heldSummaries.push(row);
         } else {
           this.#sawCashDetail = true;
-          this.#sink.outcome(mapCash(row, cashKey(row, this.#keys)), statement);
+          this.#sink.outcome(mapCash(row, cashKey(row, this.#keys)), statement, row);
         }
         return;
       }
@@ -93,6 +95,7 @@ export class StatementMapper implements StatementVisitor {
             },
           ),
           statement,
+          row,
         );
         return;
       }
@@ -121,6 +124,7 @@ export class StatementMapper implements StatementVisitor {
             },
           ),
           statement,
+          row,
         );
         return;
       }
@@ -144,7 +148,7 @@ export class StatementMapper implements StatementVisitor {
       if (this.#sawCashDetail) {
         this.#sink.ignored("cash-summary-beside-detail", statement);
       } else {
-        this.#sink.outcome(mapCash(row, cashKey(row, this.#keys)), statement);
+        this.#sink.outcome(mapCash(row, cashKey(row, this.#keys)), statement, row);
       }
     }
   }

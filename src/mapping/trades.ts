@@ -57,9 +57,7 @@ export function mapTrade(row: TradeRow, key: string): RowOutcome {
   const businessDate = row.date("tradeDate") ?? row.dateTime("dateTime")?.date;
   if (!businessDate) throw row.error("tradeDate", "is required for a trade and missing");
 
-  if (isCancel(row)) {
-    return skip(key, account, businessDate, "not-yet-mapped:trade-cancel", summary());
-  }
+  if (isCancel(row)) return mapCancel(row, key, businessDate, summary());
   if (category === "CASH") {
     return mapFxConversion(row, key, businessDate, tradeInstant(row), summary);
   }
@@ -135,6 +133,7 @@ export function mapTrade(row: TradeRow, key: string): RowOutcome {
     currency: money.currency,
     notes: tradeId ? `IBKR tradeID ${tradeId}` : null,
     sourceRecordId: sourceRecordIdOf(key),
+    matchKey: tradeMatchKey(row),
   });
   // A rebate larger than the costs is money received, not a negative fee.
   if (cost.lt(0)) {
@@ -197,6 +196,57 @@ function cashLeg(
     currency: money.currency,
     notes: `IBKR commission on ${row.text("symbol") ?? "trade"} (${parentKey})`,
     sourceRecordId: sourceRecordIdOf(key),
+  };
+}
+
+/**
+ * What a cancel can find a trade by when it does not name the transactionID: its tradeID, or
+ * for a fractional-share sale (empty tradeID) its instrument and quantity.
+ */
+export function tradeMatchKey(row: TradeRow): string | null {
+  const tradeId = row.text("tradeID");
+  if (tradeId && tradeId !== "0") return `trade:${tradeId}`;
+  if (row.text("transactionType")?.startsWith("FracShare")) {
+    const quantity = row.decimal("quantity");
+    const instrument = row.text("conid") ?? row.text("symbol");
+    if (quantity && instrument) return `fracshare:${instrument}:${quantity.abs().toFixed()}`;
+  }
+  return null;
+}
+
+/**
+ * A cancel undoes the execution it names: `origTransactionID`, else `origTradeID`, else (for a
+ * FracShareCancel, which names nothing) the fractional sale of the same instrument and quantity.
+ * It is never booked itself.
+ */
+function mapCancel(
+  row: TradeRow,
+  key: string,
+  businessDate: string,
+  summary: Record<string, string | null>,
+): RowOutcome {
+  const account = row.context.accountId;
+  const id = (name: "origTransactionID" | "origTradeID") => {
+    const value = row.text(name);
+    return value && /^\d+$/.test(value) && value !== "0" ? value : null;
+  };
+  const origTransaction = id("origTransactionID");
+  const origTrade = id("origTradeID");
+  const targetKey = origTransaction ? activityKey(account, origTransaction) : null;
+  const targetMatch = targetKey
+    ? null
+    : origTrade
+    ? `trade:${origTrade}`
+    : row.text("transactionType") === "FracShareCancel"
+    ? tradeMatchKey(row)
+    : null;
+  if (!targetKey && !targetMatch) {
+    return skip(key, account, businessDate, "cancel-without-original", summary);
+  }
+  return {
+    kind: "skipped",
+    skipped: { key, account, date: businessDate, reason: "cancellation:trade-cancel", summary },
+    cancels: { mode: "reverse", targetKey, targetMatch, reason: "trade-cancel" },
   };
 }
 

@@ -16,6 +16,8 @@ import {
 
 const TABLES = [
   "activities",
+  "cancellations",
+  "corrections",
   "reconciliations",
   "runs",
   "statement_chunks",

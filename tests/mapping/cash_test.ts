@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import type { Cancellation } from "../../src/domain/activity.ts";
 import type { ActivityPayload } from "../../src/domain/payload.ts";
 import { FlexRowError } from "../../src/flex/errors.ts";
-import { ACCOUNT, cash, dividend, mapCashRows, type Mapped } from "./_rows.ts";
+import { dividendStem } from "../../src/mapping/cash.ts";
+import { ACCOUNT, type Attributes, cash, dividend, mapCashRows, type Mapped } from "./_rows.ts";
 
 /** The single activity a single cash row became. */
 function booked(mapped: Mapped): ActivityPayload {
@@ -57,9 +59,11 @@ Deno.test("Dividends map to DIVIDEND carrying the security's symbol, in the row'
     fee: null,
     currency: "USD",
     notes: "AAPL(US0378331005) CASH DIVIDEND USD 0.25 PER SHARE (Ordinary Dividend)",
-    groupKey: null,
+    // Paired with its withholding by actionID; found by a reversal by actionID and amount.
+    groupKey: `ibkr:${ACCOUNT}:dividend:141000001`,
     sourceRecordId: `${ACCOUNT}:32000002`,
     metadata: null,
+    matchKey: "action:141000001:DIVIDEND:USD:2.5",
   }]);
 });
 
@@ -70,17 +74,24 @@ Deno.test("Payment In Lieu Of Dividends maps to DIVIDEND with the symbol", () =>
   assert.equal(a.amount, "1.2");
 });
 
-Deno.test("a negative dividend is skipped as not-yet-mapped:dividend-reversal, never flipped into a positive DIVIDEND", () => {
+Deno.test("a negative dividend is a dividend-reversal cancellation of the dividend it matches, never flipped into a positive DIVIDEND", () => {
   for (const type of ["Dividends", "Payment In Lieu Of Dividends"]) {
     const mapped = mapCashRows(dividend({
       type,
       amount: "-2.5",
       description: "AAPL(US0378331005) CASH DIVIDEND USD 0.25 PER SHARE - REVERSAL",
     }));
-    assert.equal(skipReason(mapped), "not-yet-mapped:dividend-reversal", type);
+    assert.equal(skipReason(mapped), "cancellation:dividend-reversal", type);
+    assert.deepEqual(mapped.activities, [], `${type}: nothing booked, positive or negative`);
     assert.equal(mapped.skipped[0].key, `ibkr:${ACCOUNT}:32000002`);
     assert.equal(mapped.skipped[0].date, "2025-02-13");
     assert.equal(mapped.skipped[0].summary.amount, "-2.5");
+    assert.deepEqual(mapped.outcomes[0].cancels, {
+      mode: "reverse",
+      targetKey: null,
+      targetMatch: "action:141000001:DIVIDEND:USD:2.5",
+      reason: "dividend-reversal",
+    }, type);
   }
 });
 
@@ -174,6 +185,7 @@ Deno.test("a deposit maps to the full payload, keyed by transactionID, with no s
     groupKey: null,
     sourceRecordId: `${ACCOUNT}:32000001`,
     metadata: null,
+    matchKey: null,
   }]);
 });
 
@@ -330,4 +342,322 @@ Deno.test("a DETAIL cash row with a non-numeric transactionID gets a composite k
     `ibkr:${ACCOUNT}:cash:2025-02-13:Dividends:141000001:USD:2.5#2`,
     `ibkr:${ACCOUNT}:cash:2025-02-13:Dividends:265598:USD:3`,
   ]);
+});
+
+// ---- corrections: reversals, withholding corrections, pairing ---------------------------------
+
+/** The AAPL dividend of 2.5 as mapped (default `dividend()` row). */
+const AAPL_DIVIDEND_MATCH = "action:141000001:DIVIDEND:USD:2.5";
+const AAPL_STEM = "AAPL(US0378331005) CASH DIVIDEND USD 0.25 PER SHARE";
+
+/** The withholding on the default dividend: same actionID, dateTime and stem. */
+function withholding(over: Attributes = {}): string {
+  return dividend({
+    type: "Withholding Tax",
+    amount: "-0.38",
+    transactionID: "32000003",
+    description: `${AAPL_STEM} - US TAX`,
+    ...over,
+  });
+}
+
+/** A reversal of the default dividend as IBKR posts it: original dateTime and actionID, later reportDate. */
+function reversal(over: Attributes = {}): string {
+  return dividend({
+    amount: "-2.5",
+    transactionID: "32000102",
+    reportDate: "20250402",
+    description: `${AAPL_STEM} - REVERSAL (Ordinary Dividend)`,
+    ...over,
+  });
+}
+
+/** The one outcome's cancellation (throws when the row cancels nothing). */
+function cancellationOf(mapped: Mapped, index = 0): Cancellation {
+  const c = mapped.outcomes[index].cancels;
+  assert.ok(c, `outcome ${index} cancels nothing: ${JSON.stringify(mapped.outcomes[index])}`);
+  return c;
+}
+
+const REVERSAL_WORDINGS: Record<string, Attributes> = {
+  "- REVERSAL (Ordinary Dividend)": {
+    description: `${AAPL_STEM} - REVERSAL (Ordinary Dividend)`,
+  },
+  "(Ordinary Dividend) - REVERSAL (jal ibkr_dividend_reversal.xml)": {
+    description: `${AAPL_STEM} (Ordinary Dividend) - REVERSAL`,
+  },
+  "CANCEL … with code Ca": {
+    description: `CANCEL ${AAPL_STEM} (Ordinary Dividend)`,
+    code: "Ca",
+  },
+  "a reworded per-share rate (jal: USD 0.0161 undoing USD 0.30371)": {
+    description:
+      "AAPL(US0378331005) CASH DIVIDEND USD 0.0161 PER SHARE - REVERSAL (Bonus Dividend)",
+  },
+  "the amount written -2.50": { amount: "-2.50" },
+};
+
+Deno.test("every reversal wording gives the targetMatch the original dividend's matchKey, by actionID", () => {
+  for (const [name, over] of Object.entries(REVERSAL_WORDINGS)) {
+    const mapped = mapCashRows(dividend(), reversal(over));
+    assert.equal(mapped.activities.length, 1, name);
+    assert.equal(mapped.activities[0].matchKey, AAPL_DIVIDEND_MATCH, name);
+    assert.deepEqual(mapped.skipped.map((s) => s.reason), ["cancellation:dividend-reversal"], name);
+    assert.deepEqual(cancellationOf(mapped, 1), {
+      mode: "reverse",
+      targetKey: null,
+      targetMatch: AAPL_DIVIDEND_MATCH,
+      reason: "dividend-reversal",
+    }, name);
+  }
+});
+
+Deno.test("without actionID a reversal finds its dividend by the fallback sec:<conid>:<date>:DIVIDEND:<ccy>:<amount>", () => {
+  for (const actionID of ["", undefined]) {
+    for (const [name, over] of Object.entries(REVERSAL_WORDINGS)) {
+      const mapped = mapCashRows(dividend({ actionID }), reversal({ actionID, ...over }));
+      const expected = "sec:265598:2025-02-13:DIVIDEND:USD:2.5";
+      assert.equal(mapped.activities[0].matchKey, expected, name);
+      assert.equal(cancellationOf(mapped, 1).targetMatch, expected, name);
+    }
+  }
+});
+
+Deno.test("actionID decides over the day: a reversal posted on another day still finds its dividend, the fallback does not", () => {
+  const later = { dateTime: "20250402;202000", settleDate: "20250402" };
+  const byAction = mapCashRows(dividend(), reversal(later));
+  assert.equal(cancellationOf(byAction, 1).targetMatch, byAction.activities[0].matchKey);
+  const byFallback = mapCashRows(dividend({ actionID: "" }), reversal({ actionID: "", ...later }));
+  assert.notEqual(cancellationOf(byFallback, 1).targetMatch, byFallback.activities[0].matchKey);
+  assert.equal(cancellationOf(byFallback, 1).targetMatch, "sec:265598:2025-04-02:DIVIDEND:USD:2.5");
+});
+
+Deno.test("a reversal of another amount, currency, security or action does not target the dividend", () => {
+  const others: Record<string, Attributes> = {
+    amount: { amount: "-2.49" },
+    currency: { currency: "CAD" },
+    action: { actionID: "141000002" },
+  };
+  for (const [name, over] of Object.entries(others)) {
+    const mapped = mapCashRows(dividend(), reversal(over));
+    assert.notEqual(cancellationOf(mapped, 1).targetMatch, AAPL_DIVIDEND_MATCH, name);
+  }
+  const otherSecurity = mapCashRows(
+    dividend({ actionID: "" }),
+    reversal({ actionID: "", conid: "4815747", symbol: "NVDA" }),
+  );
+  assert.notEqual(
+    cancellationOf(otherSecurity, 1).targetMatch,
+    otherSecurity.activities[0].matchKey,
+  );
+});
+
+Deno.test("a negative Payment In Lieu without reversal wording is a FEE (a short position paying the dividend), not a cancellation", () => {
+  const mapped = mapCashRows(dividend({
+    type: "Payment In Lieu Of Dividends",
+    amount: "-1.2",
+    description: "AAPL(US0378331005) PAYMENT IN LIEU OF DIVIDEND (Ordinary Dividend)",
+  }));
+  const fee = booked(mapped);
+  assert.deepEqual([fee.activityType, fee.subtype, fee.amount, fee.currency], [
+    "FEE",
+    null,
+    "1.2",
+    "USD",
+  ]);
+  assert.equal(fee.matchKey, null, "a FEE is never the target of a dividend reversal");
+  assert.equal(mapped.outcomes[0].cancels, undefined);
+});
+
+Deno.test("a negative Payment In Lieu with reversal wording (- REVERSAL, CANCEL/Ca) is a cancellation of the PIL it matches", () => {
+  const pil = dividend({
+    type: "Payment In Lieu Of Dividends",
+    amount: "1.2",
+    description: "AAPL(US0378331005) PAYMENT IN LIEU OF DIVIDEND (Ordinary Dividend)",
+  });
+  const wordings: Record<string, Attributes> = {
+    "- REVERSAL": {
+      description: "AAPL(US0378331005) PAYMENT IN LIEU OF DIVIDEND - REVERSAL (Ordinary Dividend)",
+    },
+    "CANCEL, code Ca": {
+      description: "CANCEL AAPL(US0378331005) PAYMENT IN LIEU OF DIVIDEND (Ordinary Dividend)",
+      code: "Ca",
+    },
+  };
+  for (const [name, over] of Object.entries(wordings)) {
+    const mapped = mapCashRows(
+      pil,
+      dividend({
+        type: "Payment In Lieu Of Dividends",
+        amount: "-1.2",
+        transactionID: "32000103",
+        reportDate: "20250402",
+        ...over,
+      }),
+    );
+    assert.deepEqual(mapped.activities.map((a) => [a.activityType, a.amount]), [[
+      "DIVIDEND",
+      "1.2",
+    ]]);
+    assert.deepEqual(mapped.skipped.map((s) => s.reason), ["cancellation:dividend-reversal"], name);
+    assert.equal(cancellationOf(mapped, 1).mode, "reverse", name);
+    assert.equal(cancellationOf(mapped, 1).targetMatch, mapped.activities[0].matchKey, name);
+    assert.equal(mapped.activities[0].matchKey, "action:141000001:DIVIDEND:USD:1.2", name);
+  }
+});
+
+Deno.test("negative Withholding Tax is a TAX found by …:TAX:<ccy>:<amount>, by actionID or the fallback", () => {
+  assert.equal(booked(mapCashRows(withholding())).matchKey, "action:141000001:TAX:USD:0.38");
+  assert.equal(
+    booked(mapCashRows(withholding({ actionID: "" }))).matchKey,
+    "sec:265598:2025-02-13:TAX:USD:0.38",
+  );
+});
+
+Deno.test("positive Withholding Tax is a CREDIT REFUND carrying a net cancellation of the TAX it matches", () => {
+  const cases: Record<string, Attributes> = {
+    "a plain refund": { description: `${AAPL_STEM} - US TAX` },
+    "CANCEL … - US TAX, code Ca (jal)": { description: `CANCEL ${AAPL_STEM} - US TAX`, code: "Ca" },
+    "written 0.380": { amount: "0.380" },
+  };
+  for (const [name, over] of Object.entries(cases)) {
+    const mapped = mapCashRows(
+      withholding(),
+      withholding({ amount: "0.38", transactionID: "32000103", reportDate: "20250402", ...over }),
+    );
+    const [tax, refund] = mapped.activities;
+    assert.deepEqual([tax.activityType, tax.amount], ["TAX", "0.38"], name);
+    assert.deepEqual([refund.activityType, refund.subtype, refund.amount, refund.currency], [
+      "CREDIT",
+      "REFUND",
+      "0.38",
+      "USD",
+    ], name);
+    assert.equal(refund.symbol, null, name);
+    assert.equal(refund.matchKey, null, `${name}: a refund is not itself a TAX to be matched`);
+    assert.equal(mapped.outcomes[0].cancels, undefined, name);
+    assert.deepEqual(cancellationOf(mapped, 1), {
+      mode: "net",
+      targetKey: null,
+      targetMatch: "action:141000001:TAX:USD:0.38",
+      reason: "withholding-correction",
+    }, name);
+    assert.equal(cancellationOf(mapped, 1).targetMatch, tax.matchKey, name);
+  }
+  const fallback = mapCashRows(
+    withholding({ actionID: "" }),
+    withholding({ actionID: "", amount: "0.38" }),
+  );
+  assert.equal(cancellationOf(fallback, 1).targetMatch, "sec:265598:2025-02-13:TAX:USD:0.38");
+  assert.equal(cancellationOf(fallback, 1).targetMatch, fallback.activities[0].matchKey);
+});
+
+Deno.test("a withholding and its dividend share one groupKey by actionID, whatever their descriptions", () => {
+  const mapped = mapCashRows(
+    dividend(),
+    withholding({ description: "AAPL(US0378331005) CASH DIVIDEND USD 0.2500 PER SHARE - US TAX" }),
+    withholding({ transactionID: "32000004", amount: "0.38", reportDate: "20250402" }),
+  );
+  assert.deepEqual(
+    mapped.activities.map((a) => [a.activityType, a.groupKey]),
+    [
+      ["DIVIDEND", `ibkr:${ACCOUNT}:dividend:141000001`],
+      ["TAX", `ibkr:${ACCOUNT}:dividend:141000001`],
+      ["CREDIT", `ibkr:${ACCOUNT}:dividend:141000001`],
+    ],
+  );
+});
+
+Deno.test("without actionID a withholding and its dividend share a groupKey by the fallback: conid, day and description stem", () => {
+  const group = `ibkr:${ACCOUNT}:dividend:265598:2025-02-13:${AAPL_STEM}`;
+  const mapped = mapCashRows(dividend({ actionID: "" }), withholding({ actionID: undefined }));
+  assert.deepEqual(mapped.activities.map((a) => a.groupKey), [group, group]);
+
+  const apart: Record<string, Attributes> = {
+    "another day": { dateTime: "20250214;202000", settleDate: "20250214" },
+    "another security": { conid: "4815747" },
+    "another stem": { description: "AAPL(US0378331005) CASH DIVIDEND USD 0.26 PER SHARE - US TAX" },
+  };
+  for (const [name, over] of Object.entries(apart)) {
+    const [div, tax] =
+      mapCashRows(dividend({ actionID: "" }), withholding({ actionID: "", ...over }))
+        .activities;
+    assert.notEqual(div.groupKey, tax.groupKey, name);
+  }
+  // A PIL pairs with its tax the same way (jal ORCC rows).
+  const pil = mapCashRows(
+    dividend({
+      actionID: "",
+      type: "Payment In Lieu Of Dividends",
+      description: "AAPL(US0378331005) PAYMENT IN LIEU OF DIVIDEND (Ordinary Dividend)",
+    }),
+    withholding({
+      actionID: "",
+      description: "AAPL(US0378331005) PAYMENT IN LIEU OF DIVIDEND - US TAX",
+    }),
+  );
+  assert.equal(pil.activities[0].groupKey, pil.activities[1].groupKey);
+  assert.equal(
+    pil.activities[0].groupKey,
+    `ibkr:${ACCOUNT}:dividend:265598:2025-02-13:AAPL(US0378331005) PAYMENT IN LIEU OF DIVIDEND`,
+  );
+});
+
+Deno.test("only dividends, PIL and withholding are grouped: other cash activities keep groupKey and matchKey null", () => {
+  for (const [type, amount] of [["Other Fees", "-0.02"], ["Broker Interest Received", "1"]]) {
+    const a = booked(mapCashRows(dividend({ type, amount })));
+    assert.deepEqual([a.groupKey, a.matchKey], [null, null], type);
+  }
+});
+
+Deno.test("dividendStem strips CANCEL, the (…) suffix, - REVERSAL and - XX TAX in any order (jal descriptions)", () => {
+  const cases: [string, string][] = [
+    [
+      "BEP(BMG162581083) CASH DIVIDEND USD 0.30371 PER SHARE (Ordinary Dividend)",
+      "BEP(BMG162581083) CASH DIVIDEND USD 0.30371 PER SHARE",
+    ],
+    [
+      "BEP(BMG162581083) CASH DIVIDEND USD 0.30371 PER SHARE - CA TAX",
+      "BEP(BMG162581083) CASH DIVIDEND USD 0.30371 PER SHARE",
+    ],
+    [
+      "CANCEL BEP(BMG162581083) CASH DIVIDEND USD 0.30371 PER SHARE - CA TAX",
+      "BEP(BMG162581083) CASH DIVIDEND USD 0.30371 PER SHARE",
+    ],
+    [
+      "CANCEL BEP(BMG162581083) CASH DIVIDEND USD 0.30371 PER SHARE (Ordinary Dividend)",
+      "BEP(BMG162581083) CASH DIVIDEND USD 0.30371 PER SHARE",
+    ],
+    [
+      "BEP(BMG162581083) CASH DIVIDEND USD 0.0161 PER SHARE - REVERSAL (Bonus Dividend)",
+      "BEP(BMG162581083) CASH DIVIDEND USD 0.0161 PER SHARE",
+    ],
+    [
+      "TRSY(US1111111111) CASH DIVIDEND USD 0.500000 PER SHARE (Ordinary Dividend) - REVERSAL",
+      "TRSY(US1111111111) CASH DIVIDEND USD 0.500000 PER SHARE",
+    ],
+    [
+      "TRSY(US1111111111) CASH DIVIDEND USD 0.500000 PER SHARE - US TAX",
+      "TRSY(US1111111111) CASH DIVIDEND USD 0.500000 PER SHARE",
+    ],
+    [
+      "TEF (US8793822086) STOCK DIVIDEND US8793822086 416666667 FOR 10000000000 - REVERSAL (Ordinary Dividend)",
+      "TEF (US8793822086) STOCK DIVIDEND US8793822086 416666667 FOR 10000000000",
+    ],
+    [
+      "ORCC(US69121K1043) PAYMENT IN LIEU OF DIVIDEND - US TAX",
+      "ORCC(US69121K1043) PAYMENT IN LIEU OF DIVIDEND",
+    ],
+    [
+      "ORCC(US69121K1043)  CASH DIVIDEND USD 0.39 PER SHARE   (Return of Capital)",
+      "ORCC(US69121K1043) CASH DIVIDEND USD 0.39 PER SHARE",
+    ],
+    [
+      "WITHHOLDING @ 30% ON YIELD ENHANCEMENT INCOME",
+      "WITHHOLDING @ 30% ON YIELD ENHANCEMENT INCOME",
+    ],
+  ];
+  for (const [description, stem] of cases) {
+    assert.equal(dividendStem(description), stem, description);
+  }
 });

@@ -26,6 +26,7 @@ function aaplBuy(over: Partial<ActivityPayload> = {}): ActivityPayload {
     groupKey: null,
     sourceRecordId: `${ACCOUNT}:31000001`,
     metadata: null,
+    matchKey: "trade:7001001",
     ...over,
   };
 }
@@ -65,6 +66,7 @@ Deno.test("a negative quantity is a SELL of |quantity|, with a positive unit pri
       key: `ibkr:${ACCOUNT}:31000004`,
       sourceRecordId: `${ACCOUNT}:31000004`,
       notes: "IBKR tradeID 7001004",
+      matchKey: "trade:7001004",
       activityType: "SELL",
       quantity: "3",
       unitPrice: "206.86",
@@ -133,6 +135,8 @@ Deno.test("a commission charged in another currency is a separate FEE <key>:comm
       groupKey: null,
       sourceRecordId: `${ACCOUNT}:31000001:commission`,
       metadata: null,
+      // Only the trade itself is found by a cancel's tradeID; its legs go with it by key.
+      matchKey: null,
     },
   ]);
 });
@@ -470,7 +474,7 @@ Deno.test("(obsolete shape kept for the skip helper) an FX conversion is never s
   assert.ok(mapped.activities.every((a) => a.symbol === null && a.activityType !== "BUY"));
 });
 
-Deno.test("cancels are skipped and never booked: TradeCancel, BUY (Ca.), notes Ca, FracShareCancel", () => {
+Deno.test("cancels are skipped as cancellation:trade-cancel, never booked, and name their original: TradeCancel, BUY (Ca.), notes Ca, FracShareCancel", () => {
   const cancels = {
     "transactionType TradeCancel": { transactionType: "TradeCancel" },
     "buySell BUY (Ca.)": { buySell: "BUY (Ca.)" },
@@ -480,9 +484,16 @@ Deno.test("cancels are skipped and never booked: TradeCancel, BUY (Ca.), notes C
     "transactionType FracShareCancel": { transactionType: "FracShareCancel", quantity: "0.4" },
   };
   for (const [name, over] of Object.entries(cancels)) {
-    const skipped = onlySkip(mapTrades(trade({ ...over, origTransactionID: "31000000" })));
-    assert.equal(skipped.reason, "not-yet-mapped:trade-cancel", name);
+    const mapped = mapTrades(trade({ ...over, origTransactionID: "31000000" }));
+    const skipped = onlySkip(mapped);
+    assert.equal(skipped.reason, "cancellation:trade-cancel", name);
     assert.equal(skipped.key, `ibkr:${ACCOUNT}:31000001`, name);
+    assert.deepEqual(mapped.outcomes[0].cancels, {
+      mode: "reverse",
+      targetKey: `ibkr:${ACCOUNT}:31000000`,
+      targetMatch: null,
+      reason: "trade-cancel",
+    }, name);
   }
 });
 
@@ -520,6 +531,207 @@ Deno.test("a trade without quantity is skipped as missing-field:quantity, a zero
     "missing-field:quantity",
   );
   assert.equal(onlySkip(mapTrades(trade({ quantity: "0" }))).reason, "zero-quantity");
+});
+
+// ---- cancels and what they find -------------------------------------------------------------
+
+/** The cancel of the default AAPL buy as IBKR writes it (PP File09): empty tradeID, Ca, later reportDate. */
+const AAPL_CANCEL = {
+  transactionID: "31000009",
+  tradeID: "",
+  transactionType: "TradeCancel",
+  buySell: "BUY (Ca.)",
+  notes: "Ca",
+  exchange: "--",
+  reportDate: "20250117",
+  quantity: "-10",
+  tradeMoney: "-2282.6",
+  proceeds: "2282.6",
+  ibCommission: "0",
+  netCash: "2282.6",
+  origTradePrice: "228.26",
+  origTradeDate: "20250115",
+  origTradeID: "7001001",
+} as const;
+
+Deno.test("a trade carries matchKey trade:<tradeID>, the key a cancel naming only its tradeID finds it by", () => {
+  assert.equal(mapTrades(trade()).activities[0].matchKey, "trade:7001001");
+  // No tradeID (or IBKR's "0") and not a FracShare: nothing to be found by but the key.
+  for (const tradeID of ["", "0", undefined]) {
+    assert.equal(mapTrades(trade({ tradeID })).activities[0].matchKey, null, String(tradeID));
+  }
+});
+
+Deno.test("a TradeCancel naming origTransactionID targets that key; origTradeID alone gives targetMatch trade:<origTradeID>", () => {
+  const byTransaction = mapTrades(trade({ ...AAPL_CANCEL, origTransactionID: "31000001" }));
+  assert.deepEqual(byTransaction.outcomes[0].cancels, {
+    mode: "reverse",
+    targetKey: `ibkr:${ACCOUNT}:31000001`,
+    targetMatch: null,
+    reason: "trade-cancel",
+  });
+  // PP File09 has no origTransactionID attribute at all; File28 writes "0" for none.
+  for (const origTransactionID of [undefined, "0", ""]) {
+    const mapped = mapTrades(trade(), trade({ ...AAPL_CANCEL, origTransactionID }));
+    const [original, cancel] = mapped.outcomes;
+    assert.equal(cancel.kind, "skipped");
+    assert.equal(cancel.kind === "skipped" && cancel.skipped.reason, "cancellation:trade-cancel");
+    assert.deepEqual(cancel.cancels, {
+      mode: "reverse",
+      targetKey: null,
+      targetMatch: "trade:7001001",
+      reason: "trade-cancel",
+    }, String(origTransactionID));
+    assert.equal(
+      original.kind === "activities" && original.activities[0].matchKey,
+      cancel.cancels?.targetMatch,
+      "the cancel's targetMatch is the original's matchKey",
+    );
+  }
+});
+
+Deno.test("a FracShareCancel naming nothing targets the fractional sale of the same conid and |quantity| (jal ibkr.xml)", () => {
+  const fracShare = {
+    symbol: "BABA",
+    description: "ALIBABA GROUP HOLDING-SP ADR",
+    conid: "166090175",
+    isin: "US01609W1027",
+    listingExchange: "NYSE",
+    tradeID: "",
+    exchange: "--",
+    dateTime: "20190325;202500",
+    tradeDate: "20190325",
+    reportDate: "20190328",
+    tradePrice: "169.15",
+    ibCommission: "0",
+    origTradeID: "",
+    origTradePrice: "0",
+    origOrderID: "0",
+  };
+  const mapped = mapTrades(
+    trade({
+      ...fracShare,
+      transactionID: "101623451793",
+      transactionType: "FracShare",
+      quantity: "-0.777",
+      tradeMoney: "-131.42955",
+      proceeds: "131.42955",
+      buySell: "SELL",
+    }),
+    trade({
+      ...fracShare,
+      transactionID: "101234514414",
+      transactionType: "FracShareCancel",
+      tradeDate: "20190330",
+      reportDate: "20190330",
+      quantity: "0.7770",
+      tradeMoney: "131.42955",
+      proceeds: "-131.42955",
+      buySell: "SELL (Ca.)",
+      notes: "Ca",
+    }),
+  );
+  const [sale, cancel] = mapped.outcomes;
+  assert.equal(sale.kind, "activities");
+  assert.equal(sale.kind === "activities" && sale.activities[0].activityType, "SELL");
+  assert.equal(
+    sale.kind === "activities" && sale.activities[0].matchKey,
+    "fracshare:166090175:0.777",
+  );
+  assert.equal(cancel.kind === "skipped" && cancel.skipped.reason, "cancellation:trade-cancel");
+  assert.deepEqual(cancel.cancels, {
+    mode: "reverse",
+    targetKey: null,
+    targetMatch: "fracshare:166090175:0.777",
+    reason: "trade-cancel",
+  });
+});
+
+Deno.test("a cancel that names no original (no origTransactionID, no origTradeID, not a FracShareCancel) is skipped as cancel-without-original, with no cancellation", () => {
+  for (
+    const over of [
+      { origTradeID: "", origTransactionID: "0" },
+      { origTradeID: "0", origTransactionID: undefined },
+      { origTradeID: undefined, origTransactionID: undefined },
+    ]
+  ) {
+    const mapped = mapTrades(trade({ ...AAPL_CANCEL, ...over }));
+    assert.equal(onlySkip(mapped).reason, "cancel-without-original", JSON.stringify(over));
+    assert.equal(mapped.outcomes[0].cancels, undefined, JSON.stringify(over));
+  }
+});
+
+Deno.test("an FX cancel-and-rebook (PP File28): the cancel targets the first conversion's key, and both conversions' legs carry trade:<tradeID>", () => {
+  const fx = {
+    ...EUR_USD_BUY,
+    symbol: "USD.TWD",
+    description: "USD.TWD",
+    conid: "37928794",
+    currency: "TWD",
+    ibCommission: "0",
+    ibCommissionCurrency: "USD",
+    tradeDate: "20250911",
+    dateTime: "20250911;170000",
+    reportDate: "20250911",
+    tradeID: "1144440025",
+    origTransactionID: "0",
+  };
+  const mapped = mapTrades(
+    trade({
+      ...fx,
+      transactionID: "4606872535",
+      quantity: "-1143.28313142",
+      tradePrice: "30.3074532",
+      tradeMoney: "-34650.000000013",
+      proceeds: "34650.000000013",
+      buySell: "SELL",
+    }),
+    trade({
+      ...fx,
+      transactionID: "4610738883",
+      tradeID: "",
+      transactionType: "TradeCancel",
+      exchange: "--",
+      reportDate: "20250912",
+      quantity: "1143.28313142",
+      tradePrice: "30.3074532",
+      tradeMoney: "34650.000000013",
+      proceeds: "-34650.000000013",
+      buySell: "SELL (Ca.)",
+      notes: "Ca",
+      origTradeID: "1144440025",
+      origTransactionID: "4606872535",
+    }),
+    trade({
+      ...fx,
+      transactionID: "4610738885",
+      reportDate: "20250912",
+      quantity: "-1145.929445",
+      tradePrice: "30.2374637",
+      tradeMoney: "-34649.999995949",
+      proceeds: "34649.999995949",
+      buySell: "SELL",
+    }),
+  );
+  const K = (id: string) => `ibkr:${ACCOUNT}:${id}`;
+  assert.deepEqual(
+    mapped.activities.map((a) => [a.key, a.activityType, a.amount, a.currency, a.matchKey]),
+    [
+      [K("4606872535:out"), "TRANSFER_OUT", "1143.28313142", "USD", "trade:1144440025"],
+      [K("4606872535:in"), "TRANSFER_IN", "34650.000000013", "TWD", "trade:1144440025"],
+      [K("4610738885:out"), "TRANSFER_OUT", "1145.929445", "USD", "trade:1144440025"],
+      [K("4610738885:in"), "TRANSFER_IN", "34649.999995949", "TWD", "trade:1144440025"],
+    ],
+  );
+  assert.deepEqual(mapped.skipped.map((s) => [s.key, s.reason]), [
+    [K("4610738883"), "cancellation:trade-cancel"],
+  ]);
+  assert.deepEqual(mapped.outcomes[1].cancels, {
+    mode: "reverse",
+    targetKey: K("4606872535"),
+    targetMatch: null,
+    reason: "trade-cancel",
+  });
 });
 
 // ---- keys -------------------------------------------------------------------------------------
