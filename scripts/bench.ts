@@ -511,7 +511,7 @@ Each run (wall time / peak RSS${r.gnuTime ? " / CPU time" : ""}):
 - The bench exits non-zero when a target is missed.
 `;
   await Deno.mkdir(new URL(".", DOC), { recursive: true });
-  await Deno.writeTextFile(DOC, text);
+  await Deno.writeTextFile(DOC, text + (await handWrittenFindings()));
   // Leave the file as `deno fmt` wants it, so `deno fmt --check` stays green.
   await new Deno.Command(Deno.execPath(), {
     args: ["fmt", "--quiet", DOC.pathname],
@@ -530,4 +530,18 @@ if (import.meta.main) {
     code = 1;
   }
   Deno.exit(code);
+}
+
+/** The hand-written part of the doc (from FINDINGS to the end), kept across re-runs. */
+const FINDINGS = "## Findings and next steps";
+
+async function handWrittenFindings(): Promise<string> {
+  try {
+    const old = await Deno.readTextFile(DOC);
+    const at = old.indexOf(FINDINGS);
+    return at < 0 ? "" : `\n${old.slice(at)}`;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return "";
+    throw e;
+  }
 }
