@@ -148,7 +148,8 @@ class BooksCollector {
           const instrument = row.text("conid") ?? row.text("symbol");
           const position = row.decimal("position");
           const date = row.date("date") ?? "";
-          if (instrument && position && !(this.#priorDates.get(instrument)! < date)) {
+          const seen = instrument ? this.#priorDates.get(instrument) : undefined;
+          if (instrument && position && (seen === undefined || date < seen)) {
             this.#prior.set(instrument, position);
             this.#priorDates.set(instrument, date);
           }

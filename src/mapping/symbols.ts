@@ -1,7 +1,7 @@
 /**
  * IBKR instrument → the symbol we book a security under in Wealthfolio.
  *
- * Pure: no I/O. The rules come from /work/shared/contracts/ibkr-flex.md §5 (venue table §5.1,
+ * Pure: no I/O. The rules come from ../shared/contracts/ibkr-flex.md §5 (venue table §5.1,
  * ticker quirks §5.2, OCC options §4.5) and wealthfolio-api.md §4.4/§4.10 (Wealthfolio splits a
  * Yahoo suffix into a MIC, `VUAG.L` → `VUAG` @ `XLON`, and keys assets by symbol + MIC).
  * "PP" below is Portfolio Performance's IBKR Flex importer, the main source of the table.
