@@ -5,9 +5,9 @@
  * Amounts are IBKR's own: `quantity` in BASE and `proceeds` in QUOTE; no rate is computed.
  */
 import type { Decimal } from "decimal.js";
-import { type Activity, type RowOutcome, sourceRecordIdOf } from "../domain/activity.ts";
+import type { Activity, RowOutcome } from "../domain/activity.ts";
 import { activityTimestamp, type FlexDateTime } from "../flex/dates.ts";
-import { majorCurrency } from "./currency.ts";
+import { cashActivity } from "./cash_activity.ts";
 import { skip } from "./skip.ts";
 import { tradeMatchKey, type TradeRow } from "./trades.ts";
 
@@ -48,37 +48,26 @@ export function mapFxConversion(
   }${hasAutoFx(row) ? " (AFx)" : ""}`;
   const leg = (
     suffix: "in" | "out" | "commission" | "tax",
-    type: Activity["activityType"],
+    activityType: Activity["activityType"],
     subtype: string | null,
     amount: Decimal,
     currency: string,
-  ): Activity => {
-    const money = majorCurrency(currency);
-    return {
+  ): Activity =>
+    cashActivity({
       key: `${key}:${suffix}`,
       account,
-      activityType: type,
+      activityType,
       subtype,
       date,
-      symbol: null,
-      exchangeMic: null,
-      instrumentType: null,
-      name: null,
-      isin: null,
-      conid: row.text("conid"),
-      quantity: null,
-      unitPrice: null,
-      amount: money.convert(amount.abs()),
-      fee: null,
-      currency: money.currency,
+      amount,
+      currency,
       notes: note,
+      conid: row.text("conid"),
+      isin: null,
       // One group for the conversion's legs: Wealthfolio's sourceGroupId links them.
       groupKey: key,
-      sourceRecordId: sourceRecordIdOf(`${key}:${suffix}`),
-      metadata: null,
       matchKey,
-    };
-  };
+    });
 
   const activities: Activity[] = buysBase
     ? [

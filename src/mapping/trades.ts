@@ -19,6 +19,7 @@ import { majorCurrency } from "./currency.ts";
 import type { CompositeKeys } from "./keys.ts";
 import { securitySymbol } from "./symbols.ts";
 import { mapFxConversion } from "./fx.ts";
+import { cashActivity } from "./cash_activity.ts";
 import { skip } from "./skip.ts";
 
 export type TradeRow = FlexRow<typeof TRADE>;
@@ -170,7 +171,7 @@ export function mapTrade(row: TradeRow, key: string): RowOutcome {
 }
 
 function cashLeg(
-  base: Pick<Activity, "account" | "date" | "conid" | "isin" | "groupKey" | "metadata">,
+  base: Pick<Activity, "account" | "date" | "conid" | "isin">,
   key: string,
   activityType: "FEE" | "CREDIT",
   subtype: string | null,
@@ -179,24 +180,16 @@ function cashLeg(
   row: TradeRow,
   parentKey: string,
 ): Activity {
-  const money = majorCurrency(currency);
-  return {
+  return cashActivity({
     ...base,
     key,
     activityType,
     subtype,
-    symbol: null,
-    exchangeMic: null,
-    instrumentType: null,
-    name: null,
-    quantity: null,
-    unitPrice: null,
-    amount: money.convert(amount),
-    fee: null,
-    currency: money.currency,
+    amount,
+    currency,
     notes: `IBKR commission on ${row.text("symbol") ?? "trade"} (${parentKey})`,
-    sourceRecordId: sourceRecordIdOf(key),
-  };
+    groupKey: null,
+  });
 }
 
 /**
