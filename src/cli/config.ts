@@ -11,6 +11,15 @@ export const ENV_VARS = [
   "IBKR_ACCOUNT_ID_UPSTREAM",
   "IBKR_ACCOUNTS",
   "NO_COLOR",
+  // Set by the CronJob (infra/) for fetch, import, reconcile and sync (issues 4–6).
+  "IBKR_FLEX_TOKEN",
+  "IBKR_FLEX_QUERY_ID",
+  "IBKR_FLEX_TOKEN_EXPIRES",
+  "IBKR_ACCOUNT_ID",
+  "WF_BASE_URL",
+  "WF_PASSWORD",
+  "WF_SESSION_PATH",
+  "PUSHGATEWAY_URL",
 ] as const;
 
 const ACCOUNT_ID = /^[A-Za-z0-9*]+$/;
