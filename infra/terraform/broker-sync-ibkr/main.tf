@@ -101,6 +101,7 @@ resource "kubernetes_cron_job_v1" "ibkr" {
 
   spec {
     schedule = var.schedule
+    # The provider's name for the CronJob's spec.timeZone.
     timezone = var.timezone
     suspend  = var.suspend
     # One run at a time: the journal has a run lock, and IBKR allows 10 calls a minute per token.
