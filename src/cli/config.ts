@@ -10,6 +10,7 @@ export const ENV_VARS = [
   "BROKER_SYNC_DATA_DIR",
   "IBKR_ACCOUNT_ID_UPSTREAM",
   "IBKR_ACCOUNTS",
+  "PUSHGATEWAY_URL",
   "NO_COLOR",
 ] as const;
 
@@ -46,6 +47,7 @@ const EnvSchema = z.object({
   BROKER_SYNC_DATA_DIR: z.string().min(1).optional(),
   IBKR_ACCOUNT_ID_UPSTREAM: accountList.optional(),
   IBKR_ACCOUNTS: accountMap.optional(),
+  PUSHGATEWAY_URL: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 export interface Config {
@@ -55,6 +57,8 @@ export interface Config {
   /** Where `accounts` came from, for messages: a flag or variable name, or null when unset. */
   readonly accountsSource: string | null;
   readonly accountMap: Readonly<Record<string, string>>;
+  /** Where run metrics are pushed; null: not pushed. */
+  readonly pushgatewayUrl: string | null;
 }
 
 /** A configuration value that cannot be used. */
@@ -94,5 +98,6 @@ export function loadConfig(
     accounts,
     accountsSource,
     accountMap,
+    pushgatewayUrl: parsed.data.PUSHGATEWAY_URL ?? null,
   };
 }
