@@ -4,6 +4,7 @@
  * lets the binary run with `--allow-env` scoped to exactly these names.
  */
 import { z } from "zod";
+import { registerSecret } from "./secrets.ts";
 
 /** Every environment variable broker-sync reads. */
 export const ENV_VARS = [
@@ -89,6 +90,9 @@ export function loadConfig(
     accountsSource = "--account";
   }
   const accountMap = parsed.data.IBKR_ACCOUNTS ?? {};
+  const pushgatewayUrl = parsed.data.PUSHGATEWAY_URL ?? null;
+  // A Pushgateway behind basic auth carries its password in the URL.
+  if (pushgatewayUrl) registerSecret(decodeURIComponent(new URL(pushgatewayUrl).password));
   if (accounts.length === 0 && Object.keys(accountMap).length) {
     accounts = Object.keys(accountMap);
     accountsSource = "IBKR_ACCOUNTS";
@@ -98,6 +102,6 @@ export function loadConfig(
     accounts,
     accountsSource,
     accountMap,
-    pushgatewayUrl: parsed.data.PUSHGATEWAY_URL ?? null,
+    pushgatewayUrl,
   };
 }

@@ -118,7 +118,9 @@ export function reconcileText(report: ReconcileReport): string {
       lines.push(
         `  ${a.unpushedActivities} activit${
           a.unpushedActivities === 1 ? "y is" : "ies are"
-        } not in Wealthfolio yet (pending or failed): drift is expected until they are pushed`,
+        } not in Wealthfolio yet (pending or failed): drift is expected until ${
+          a.unpushedActivities === 1 ? "it is" : "they are"
+        } pushed`,
       );
     }
   }

@@ -316,6 +316,46 @@ Deno.test("without --fail-on-drift, drift is reported and recorded but the exit 
   });
 });
 
+Deno.test("the human table names each drifted line with both sides, and what is still unpushed", async () => {
+  await withWorld({ statement: "bundled" }, async (w) => {
+    // One journaled activity never reached Wealthfolio: the GBP interest of April.
+    const key = "ibkr:U1234567:32000004";
+    const db = new DatabaseSync(journalPath(w.dataDir));
+    db.prepare("UPDATE activities SET state = 'pending' WHERE key = ?").run(key);
+    db.close();
+    const inWf = w.wf.state.activities.find((a) => a.idempotencyKey === key)!;
+    await wealthfolioCall(w.wf.baseUrl, w.token, "DELETE", `/activities/${inWf.id}`);
+
+    let text = "";
+    const result = await w.reconcile({
+      json: false,
+      out: { text: (t) => (text = t), json: () => {} },
+    });
+    assert.equal(result.exitCode, EXIT.DRIFT);
+    // Column widths are the table's business; the words and numbers are what is read.
+    const lines = text.split("\n").map((l) => l.trim().replaceAll(/\s+/g, " "));
+    assert.match(
+      lines[0],
+      new RegExp(
+        `^U1234567 → Wealthfolio ${w.pair.wealthfolio}: DRIFT \\(statement .*/U1234567-2025\\.xml to 2025-06-30; holdings settled after 2 reads\\)$`,
+      ),
+    );
+    assert.ok(lines.includes("symbol MIC IBKR Wealthfolio drift"), text);
+    assert.ok(lines.includes("AAPL XNAS 7 7 0 ok"), text);
+    assert.ok(lines.includes("VUAG.L XLON 25 25 0 ok"), text);
+    // The unpushed interest (4.17 GBP) and the skipped rebate (0.5 GBP) are both missing.
+    assert.ok(lines.includes("GBP 695.2575 690.5875 4.67 DIFFERS"), text);
+    assert.ok(lines.includes("USD -1271.9017 -1271.9017 0 ok"), text);
+    assert.ok(
+      lines.includes(
+        "1 activity is not in Wealthfolio yet (pending or failed): drift is expected until it is pushed",
+      ),
+      text,
+    );
+    assert.equal(lines.at(-2), "1 of 1 account(s) drift");
+  });
+});
+
 Deno.test("Wealthfolio still recalculating: reconcile waits for settled holdings instead of reporting phantom drift", async () => {
   await withWorld({ statement: "consistent", recalcLagMs: 1500 }, async (w) => {
     // The push just happened: the stand-in has no snapshot until its 1.5 s debounce has passed.
