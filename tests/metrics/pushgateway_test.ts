@@ -174,3 +174,41 @@ Deno.test("group URLs: /metrics is added once, odd label values use the base64 f
     "http://pg/metrics/job/j/account@base64/YS9i/empty@base64/=",
   );
 });
+
+Deno.test("the push is a PUT of Prometheus text, with the URL's credentials as basic auth", async () => {
+  const seen: {
+    method: string;
+    path: string;
+    auth: string | null;
+    type: string | null;
+    body: string;
+  }[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    seen.push({
+      method: req.method,
+      path: new URL(req.url).pathname,
+      auth: req.headers.get("authorization"),
+      type: req.headers.get("content-type"),
+      body: await req.text(),
+    });
+    return new Response(null, { status: 200 });
+  });
+  try {
+    const url = `http://push%40er:p%3Ass@127.0.0.1:${server.addr.port}`;
+    const outcome = await pushMetrics(url, run());
+    assert.deepEqual(outcome, {
+      pushed: true,
+      groups: [
+        `http://127.0.0.1:${server.addr.port}/metrics/job/broker-sync-ibkr/account/U1234567`,
+      ],
+    });
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0].method, "PUT");
+    assert.equal(seen[0].path, "/metrics/job/broker-sync-ibkr/account/U1234567");
+    assert.equal(seen[0].auth, `Basic ${btoa("push@er:p:ss")}`);
+    assert.match(seen[0].type ?? "", /^text\/plain; version=0\.0\.4/);
+    assert.match(seen[0].body, /^ibkr_cash_drift\{currency="GBP",account="U1234567"\} 0\.5$/m);
+  } finally {
+    await server.shutdown();
+  }
+});
