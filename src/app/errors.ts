@@ -7,3 +7,11 @@ export class InputError extends Error {
     this.name = "InputError";
   }
 }
+
+/** No statement to reconcile an account against, or one that lacks a section we need. */
+export class NothingToReconcileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NothingToReconcileError";
+  }
+}

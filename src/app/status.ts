@@ -2,7 +2,8 @@
 import type { DatabaseSync } from "node:sqlite";
 import { activityCounts } from "../journal/activities.ts";
 import { journalExists, journalPath, openJournal } from "../journal/db.ts";
-import { latestRuns, type RunRecord } from "../journal/runs.ts";
+import { type LastReconciliation, lastReconciliation } from "../journal/reconciliations.ts";
+import { lastSuccessfulRun, latestRuns, type RunRecord } from "../journal/runs.ts";
 
 export interface StatusReport {
   readonly journal: string;
@@ -31,6 +32,10 @@ export interface StatusReport {
     }[];
     readonly awaitingOriginal: readonly { key: string; reason: string; target: string }[];
   };
+  /** The latest reconciliation with its drifted lines, or null when none was ever recorded. */
+  readonly lastReconciliation: LastReconciliation | null;
+  /** The latest `sync` whose every step succeeded, or null. */
+  readonly lastSuccessfulSync: { readonly runId: number; readonly finishedAt: string } | null;
 }
 
 /** Builds the status report; a missing journal is reported, not created. */
@@ -45,10 +50,13 @@ export function readStatus(dataDir: string): StatusReport {
       skipped: [],
       runs: [],
       corrections: { pending: [], awaitingOriginal: [] },
+      lastReconciliation: null,
+      lastSuccessfulSync: null,
     };
   }
   const db = openJournal(path, { create: false });
   try {
+    const sync = lastSuccessfulRun(db, "sync");
     return {
       journal: path,
       exists: true,
@@ -80,6 +88,8 @@ export function readStatus(dataDir: string): StatusReport {
           target: r.target,
         })),
       },
+      lastReconciliation: lastReconciliation(db),
+      lastSuccessfulSync: sync ? { runId: sync.id, finishedAt: sync.finishedAt! } : null,
     };
   } finally {
     db.close();

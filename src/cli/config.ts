@@ -4,12 +4,14 @@
  * lets the binary run with `--allow-env` scoped to exactly these names.
  */
 import { z } from "zod";
+import { registerSecret } from "./secrets.ts";
 
 /** Every environment variable broker-sync reads. */
 export const ENV_VARS = [
   "BROKER_SYNC_DATA_DIR",
   "IBKR_ACCOUNT_ID_UPSTREAM",
   "IBKR_ACCOUNTS",
+  "PUSHGATEWAY_URL",
   "NO_COLOR",
   // Set by the CronJob (infra/) for fetch, import, reconcile and sync (issues 4–6).
   "IBKR_FLEX_TOKEN",
@@ -55,6 +57,7 @@ const EnvSchema = z.object({
   BROKER_SYNC_DATA_DIR: z.string().min(1).optional(),
   IBKR_ACCOUNT_ID_UPSTREAM: accountList.optional(),
   IBKR_ACCOUNTS: accountMap.optional(),
+  PUSHGATEWAY_URL: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 export interface Config {
@@ -64,6 +67,8 @@ export interface Config {
   /** Where `accounts` came from, for messages: a flag or variable name, or null when unset. */
   readonly accountsSource: string | null;
   readonly accountMap: Readonly<Record<string, string>>;
+  /** Where run metrics are pushed; null: not pushed. */
+  readonly pushgatewayUrl: string | null;
 }
 
 /** A configuration value that cannot be used. */
@@ -94,6 +99,9 @@ export function loadConfig(
     accountsSource = "--account";
   }
   const accountMap = parsed.data.IBKR_ACCOUNTS ?? {};
+  const pushgatewayUrl = parsed.data.PUSHGATEWAY_URL ?? null;
+  // A Pushgateway behind basic auth carries its password in the URL.
+  if (pushgatewayUrl) registerSecret(decodeURIComponent(new URL(pushgatewayUrl).password));
   if (accounts.length === 0 && Object.keys(accountMap).length) {
     accounts = Object.keys(accountMap);
     accountsSource = "IBKR_ACCOUNTS";
@@ -103,5 +111,6 @@ export function loadConfig(
     accounts,
     accountsSource,
     accountMap,
+    pushgatewayUrl,
   };
 }

@@ -19,6 +19,14 @@ export const EXIT = {
   JOURNAL: 6,
   /** `verify-books`: a statement's own CashReport or OpenPositions disagree with what we mapped. */
   BOOKS_DISAGREE: 7,
+  /** `reconcile --fail-on-drift`: IBKR and Wealthfolio disagree on a position or a cash balance (recorded in the journal). */
+  DRIFT: 30,
+  /** Wealthfolio's holdings were still changing at the settle deadline (still recalculating): nothing was reconciled. */
+  HOLDINGS_UNSETTLED: 31,
+  /** No journaled statement to reconcile an account against, or its latest lacks OpenPositions or CashReport: nothing was reconciled. */
+  NOTHING_TO_RECONCILE: 32,
+  /** The metrics could not be pushed to PUSHGATEWAY_URL; everything else the run did stands. */
+  METRICS_PUSH: 33,
 } as const;
 
 export type ExitCode = typeof EXIT[keyof typeof EXIT];

@@ -1,5 +1,5 @@
 /** Turns any error into the one line an operator reads and the exit code a CronJob sees. */
-import { InputError } from "../app/errors.ts";
+import { InputError, NothingToReconcileError } from "../app/errors.ts";
 import {
   AccountGuardError,
   FlexDocumentError,
@@ -7,6 +7,7 @@ import {
   FlexRowError,
 } from "../flex/errors.ts";
 import { JournalError, JournalLockedError } from "../journal/errors.ts";
+import { HoldingsUnsettledError } from "../reconcile/settle.ts";
 import { ConfigError } from "./config.ts";
 import { EXIT, type ExitCode } from "./exit_codes.ts";
 
@@ -31,6 +32,12 @@ export function classify(error: unknown): Failure {
   }
   if (error instanceof JournalLockedError) return { code: EXIT.LOCKED, message, expected: true };
   if (error instanceof JournalError) return { code: EXIT.JOURNAL, message, expected: true };
+  if (error instanceof HoldingsUnsettledError) {
+    return { code: EXIT.HOLDINGS_UNSETTLED, message, expected: true };
+  }
+  if (error instanceof NothingToReconcileError) {
+    return { code: EXIT.NOTHING_TO_RECONCILE, message, expected: true };
+  }
   return { code: EXIT.INTERNAL, message: `internal error: ${message}`, expected: false };
 }
 

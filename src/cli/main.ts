@@ -323,6 +323,7 @@ function statusText(r: StatusReport): string {
   for (const c of r.corrections.awaitingOriginal) {
     lines.push(`  ${c.key} (${c.reason}) → ${c.target}`);
   }
+  lines.push(...reconciliationText(r));
   lines.push("last runs:");
   lines.push(
     r.runs.length
@@ -335,6 +336,37 @@ function statusText(r: StatusReport): string {
       : "  none",
   );
   return lines.join("\n");
+}
+
+function reconciliationText(r: StatusReport): string[] {
+  const lines = [
+    `last successful sync: ${
+      r.lastSuccessfulSync
+        ? `${r.lastSuccessfulSync.finishedAt} (run ${r.lastSuccessfulSync.runId})`
+        : "never"
+    }`,
+  ];
+  const last = r.lastReconciliation;
+  if (!last) return [...lines, "last reconciliation: never"];
+  lines.push(`last reconciliation: ${last.reconciledAt} (run ${last.runId}, ${last.command})`);
+  for (const a of last.accounts) {
+    const drifts = a.positionDrifts + a.cashDrifts;
+    lines.push(
+      `  ${a.accountId} → ${a.wealthfolioAccountId} (statement to ${a.statementToDate ?? "?"}): ${
+        drifts ? "DRIFT" : "agrees"
+      }, ${a.positions - a.positionDrifts}/${a.positions} positions and ${
+        a.currencies - a.cashDrifts
+      }/${a.currencies} currencies agree`,
+    );
+    for (const d of a.drifts) {
+      lines.push(
+        `    ${d.kind} ${d.symbol}: IBKR ${d.brokerValue ?? "-"}, Wealthfolio ${
+          d.wfValue ?? "-"
+        }, drift ${d.drift} (${d.outcome})`,
+      );
+    }
+  }
+  return lines;
 }
 
 function indent(text: string): string {

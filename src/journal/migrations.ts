@@ -121,4 +121,26 @@ export const MIGRATIONS: readonly string[] = [
     UNIQUE (target_key, action)
   );
   `,
+  // 3: reconciliation results. Each line says how it came out and what it names; each
+  // reconciled account records which statement and which Wealthfolio account were compared.
+  `
+  ALTER TABLE reconciliations ADD COLUMN outcome TEXT NOT NULL DEFAULT 'ok'
+    CHECK (outcome IN ('ok', 'differs', 'missing-in-wealthfolio', 'only-in-wealthfolio'));
+  ALTER TABLE reconciliations ADD COLUMN symbol TEXT;
+  ALTER TABLE reconciliations ADD COLUMN detail TEXT;
+  CREATE TABLE reconciled_accounts (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    account_id TEXT NOT NULL,
+    wf_account_id TEXT NOT NULL,
+    statement_id INTEGER NOT NULL REFERENCES statements(id),
+    statement_to_date TEXT,
+    holdings_reads INTEGER NOT NULL,
+    position_lines INTEGER NOT NULL,
+    position_drifts INTEGER NOT NULL,
+    cash_lines INTEGER NOT NULL,
+    cash_drifts INTEGER NOT NULL,
+    reconciled_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, account_id)
+  ) WITHOUT ROWID;
+  `,
 ];

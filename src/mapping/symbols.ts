@@ -257,3 +257,27 @@ export function securitySymbol(row: {
   if (symbol === "") return { ok: false, reason: "no-symbol" };
   return { ok: true, value: { symbol, exchangeMic, venue: code } };
 }
+
+/**
+ * The Yahoo suffix Wealthfolio would give a listing on `mic` (the first venue of the table on that
+ * MIC), "" for US markets, or undefined for a MIC not in the table.
+ *
+ * @example yahooSuffixOfMic("XLON") // → ".L"
+ */
+export function yahooSuffixOfMic(mic: string): string | undefined {
+  return VENUES.find((v) => v.mic === mic)?.yahooSuffix;
+}
+
+/**
+ * Splits a Yahoo-form symbol into its ticker and the MIC its suffix names, the way Wealthfolio
+ * turns `VUAG.L` into `VUAG` @ `XLON`; undefined when the symbol carries no suffix we know.
+ *
+ * @example splitYahooSuffix("BPF-UN.TO") // → { ticker: "BPF-UN", mic: "XTSE" }
+ */
+export function splitYahooSuffix(symbol: string): { ticker: string; mic: string } | undefined {
+  const dot = symbol.lastIndexOf(".");
+  if (dot <= 0) return undefined;
+  const suffix = symbol.slice(dot);
+  const venue = VENUES.find((v) => v.yahooSuffix === suffix);
+  return venue ? { ticker: symbol.slice(0, dot), mic: venue.mic } : undefined;
+}

@@ -18,6 +18,7 @@ const TABLES = [
   "activities",
   "cancellations",
   "corrections",
+  "reconciled_accounts",
   "reconciliations",
   "runs",
   "statement_chunks",
