@@ -70,7 +70,7 @@ function groupRegistry(run: RunMetrics, account: AccountMetrics | null): Registr
     ).set(run.lastSuccess.getTime() / 1000);
   }
   const errors = gauge(
-    "ibkr_flex_errors",
+    "ibkr_flex_error",
     "IBKR Flex Web Service error codes answered during the last run, by code",
     ["code"],
   );

@@ -63,7 +63,7 @@ Deno.test("a pushed run shows in the Pushgateway under job and account with the 
     assert.equal(value("ibkr_activities", { state: "pushed" }), 13);
     assert.equal(value("ibkr_activities", { state: "skipped" }), 1);
     assert.equal(value("ibkr_skipped_rows", { reason: "unknown-cash-type:Fees Rebate" }), 1);
-    assert.equal(value("ibkr_flex_errors", { code: "1019" }), 2);
+    assert.equal(value("ibkr_flex_error", { code: "1019" }), 2);
     assert.equal(value("ibkr_run_duration_seconds", { command: "sync" }), 12.5);
     assert.equal(value("ibkr_run_exit_code", { command: "sync" }), 0);
     assert.equal(
@@ -100,7 +100,7 @@ Deno.test("a second push after the drift is fixed replaces the whole group: the 
       [["VUAG.L", 0]],
     );
     assert.deepEqual(samplesOf(samples, "ibkr_cash_drift").map((s) => s.value), [0]);
-    assert.deepEqual(samplesOf(samples, "ibkr_flex_errors"), []);
+    assert.deepEqual(samplesOf(samples, "ibkr_flex_error"), []);
     assert.deepEqual(samplesOf(samples, "ibkr_flex_token_expiry_timestamp_seconds"), []);
   });
 });
