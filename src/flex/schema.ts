@@ -237,3 +237,12 @@ export type KnownTag = KnownShape["tag"];
  * counted as ignored by design rather than as unknown (contracts/ibkr-flex.md §2.3).
  */
 export const TRADE_AGGREGATE_TAGS = new Set(["Order", "SymbolSummary", "AssetSummary", "Lot"]);
+
+/**
+ * Sections whose rows repeat rows of another section: counted as ignored under that name, never
+ * read as activities. OptionEAE repeats the option BookTrades of Trades (same tradeID, notes
+ * `A`/`Ex`/`Ep`); importing both would book an assignment twice (contracts/ibkr-flex.md §2.9).
+ */
+export const DUPLICATE_TAGS: ReadonlyMap<string, string> = new Map([
+  ["OptionEAE", "duplicate-of-trades:OptionEAE"],
+]);
