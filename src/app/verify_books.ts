@@ -5,6 +5,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { Decimal } from "decimal.js";
 import { type CashEffect, cashEffects, defaultCategory } from "../books/cash_effect.ts";
+import { cashReportRow } from "../books/cash_report.ts";
 import { rowCategory } from "../books/categories.ts";
 import {
   balanceCash,
@@ -13,14 +14,20 @@ import {
   type CurrencyBooks,
   type PositionBooks,
 } from "../books/verify.ts";
-import type { Activity, Cancellation } from "../domain/activity.ts";
+import { type Activity, type Cancellation, costsSurvive } from "../domain/activity.ts";
 import { fromPayload } from "../domain/payload.ts";
 import { FlexDocumentReader, type StatementInfo } from "../flex/reader.ts";
-import { ROW_LEGS, rowKeyOf } from "../journal/cancellations.ts";
+import { isCostLeg, ROW_LEGS, rowKeyOf } from "../journal/cancellations.ts";
 import { journalExists, journalPath, openJournal } from "../journal/db.ts";
 import { statementBytes } from "../journal/statements.ts";
 import { StatementMapper } from "../mapping/statement.ts";
 import { forEachChunk, statementFiles } from "./files.ts";
+
+/**
+ * `balanced`: everything compared agrees. `differs`: something disagrees (exit 7).
+ * `not-checked`: nothing could be compared (no per-currency CashReport, positions' start unknown).
+ */
+export type BooksOutcome = "balanced" | "differs" | "not-checked";
 
 export interface StatementBooks {
   readonly origin: string;
@@ -38,12 +45,18 @@ export interface StatementBooks {
   readonly unresolved: readonly { key: string; reason: string }[];
   /** Rows skipped in this statement, by reason: the usual cause of a difference. */
   readonly skipped: Readonly<Record<string, number>>;
-  readonly balanced: boolean;
+  readonly outcome: BooksOutcome;
 }
 
 export interface BooksReport {
   readonly statements: readonly StatementBooks[];
-  readonly balanced: boolean;
+  /** `differs` when any statement differs; `balanced` when something was compared and agrees. */
+  readonly outcome: BooksOutcome;
+  readonly counts: {
+    readonly balanced: number;
+    readonly differs: number;
+    readonly notChecked: number;
+  };
 }
 
 interface Booked {
@@ -77,10 +90,21 @@ export function verifyBooks(request: { dataDir: string; paths: readonly string[]
         });
       }
     }
-    return { statements, balanced: statements.every((s) => s.balanced) };
+    return report(statements);
   } finally {
     db?.close();
   }
+}
+
+function report(statements: StatementBooks[]): BooksReport {
+  const count = (outcome: BooksOutcome) => statements.filter((s) => s.outcome === outcome).length;
+  const counts = {
+    balanced: count("balanced"),
+    differs: count("differs"),
+    notChecked: count("not-checked"),
+  };
+  const outcome = counts.differs > 0 ? "differs" : counts.balanced > 0 ? "balanced" : "not-checked";
+  return { statements, outcome, counts };
 }
 
 class BooksCollector {
@@ -124,12 +148,8 @@ class BooksCollector {
       row: (row, info) => {
         mapper.row(row, info);
         if (row.tag === "CashReportCurrency") {
-          const currency = row.text("currency");
-          if (
-            currency && currency !== "BASE_SUMMARY" && row.text("levelOfDetail") !== "BaseCurrency"
-          ) {
-            this.#report.push({ currency, attributes: row.attributes });
-          }
+          const books = cashReportRow(row, info.accountId);
+          if (books) this.#report.push(books);
         } else if (
           row.tag === "OpenPosition" && (row.text("levelOfDetail") ?? "SUMMARY") === "SUMMARY"
         ) {
@@ -202,10 +222,15 @@ class BooksCollector {
         });
         continue;
       }
+      // A cancelled trade's costs stay charged (costsSurvive): only its trade value is undone.
+      const costsStand = costsSurvive(cancel.reason);
       for (const t of targets) {
         used.add(t.activity.key);
+        if (costsStand && isCostLeg(t.activity.key)) continue;
         effects.push(
-          ...cashEffects(t.activity, t.category).map((e) => ({ ...e, amount: e.amount.negated() })),
+          ...cashEffects(t.activity, t.category)
+            .filter((e) => !(costsStand && e.category === "commissions"))
+            .map((e) => ({ ...e, amount: e.amount.negated() })),
         );
         move(t.activity, -1);
       }
@@ -228,8 +253,11 @@ class BooksCollector {
         why: "",
         rows: balancePositions(this.#prior, changes, this.#open, this.#symbols),
       };
-    const balanced = (cash ?? []).every((c) => c.balanced) &&
-      positions.rows.every((p) => p.balanced);
+    const outcome: BooksOutcome = cash === null && !positions.checked
+      ? "not-checked"
+      : (cash ?? []).every((c) => c.balanced) && positions.rows.every((p) => p.balanced)
+      ? "balanced"
+      : "differs";
     return {
       origin: info.origin,
       accountId: info.accountId,
@@ -239,7 +267,7 @@ class BooksCollector {
       positions,
       unresolved,
       skipped: this.#skipped,
-      balanced,
+      outcome,
     };
   }
 

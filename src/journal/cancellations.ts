@@ -8,10 +8,19 @@
  *   `net` mode, where the canceller is booked as the compensation instead.
  */
 import type { DatabaseSync } from "node:sqlite";
-import type { Cancellation } from "../domain/activity.ts";
+import { type Cancellation, costsSurvive } from "../domain/activity.ts";
+import type { ActivityPayload } from "../domain/payload.ts";
 
 /** Legs that go with a row's own key (docs/cli.md). `:cash` is another row, not a leg. */
-export const ROW_LEGS = ["commission", "rebate", "out", "in", "tax"] as const;
+export const ROW_LEGS = ["commission", "rebate", "out", "in", "tax", "fee"] as const;
+
+/** The legs that are a row's costs: they stand when a trade is cancelled (costsSurvive). */
+export const COST_LEGS: readonly string[] = ["commission", "rebate", "tax", "fee"];
+
+/** Whether a key is a cost leg of its row: `ibkr:U1:42:commission` → true. */
+export function isCostLeg(key: string): boolean {
+  return key !== rowKeyOf(key) && COST_LEGS.includes(key.slice(key.lastIndexOf(":") + 1));
+}
 
 /** The key of the row an activity key belongs to: `ibkr:U1:42:out` → `ibkr:U1:42`. */
 export function rowKeyOf(key: string): string {
@@ -40,10 +49,19 @@ export interface Resolution {
 interface Target {
   key: string;
   state: string;
+  payload: string;
 }
 
-/** Resolves every open cancellation whose original is now in the journal. */
-export function resolveCancellations(db: DatabaseSync, now: string): Resolution {
+/**
+ * Resolves every open cancellation whose original is now in the journal. Where the original's
+ * costs survive its cancellation (a trade cancel), its cost legs are left as they are, and
+ * `keepCosts` receives the original activity so the caller can book the fee it carried.
+ */
+export function resolveCancellations(
+  db: DatabaseSync,
+  now: string,
+  keepCosts: (original: ActivityPayload) => void = () => {},
+): Resolution {
   const open = db.prepare(
     `SELECT key, account_id, mode, target_key, target_match, reason FROM cancellations
      WHERE state = 'open' ORDER BY created_at, key`,
@@ -60,7 +78,7 @@ export function resolveCancellations(db: DatabaseSync, now: string): Resolution 
        AND state <> 'superseded' AND key <> ? ORDER BY business_date, length(key), key LIMIT 1`,
   );
   const rowActivities = db.prepare(
-    `SELECT key, state FROM activities WHERE account_id = ? AND cancelled_by IS NULL AND key IN (${
+    `SELECT key, state, payload FROM activities WHERE account_id = ? AND cancelled_by IS NULL AND key IN (${
       ["?", ...ROW_LEGS.map(() => "?")].join(", ")
     })`,
   );
@@ -110,7 +128,13 @@ export function resolveCancellations(db: DatabaseSync, now: string): Resolution 
       }
     } else {
       let pushed = 0;
+      const costsStand = costsSurvive(c.reason);
       for (const t of targets) {
+        if (costsStand && isCostLeg(t.key)) continue;
+        if (costsStand && t.key === base && t.payload) {
+          const original = JSON.parse(t.payload) as ActivityPayload;
+          if (original.activityType) keepCosts(original);
+        }
         if (t.state === "pushed") {
           correct.run(t.key, c.key, c.reason, now);
           markCancelled.run(c.key, now, t.key);

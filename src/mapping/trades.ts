@@ -237,6 +237,34 @@ function mapCancel(
   };
 }
 
+/**
+ * What a cancelled trade leaves booked: the fee it carried (commission and taxes in the trade
+ * currency), as a FEE leg `:fee` on the trade's own key, on the trade's date. IBKR's cancel does
+ * not refund it (domain `costsSurvive`); the trade's other cost legs simply stay.
+ *
+ * @example
+ * // buy = the BUY `ibkr:U1:42` with fee 2.4444 EUR
+ * cancelledTradeFee(buy) // → FEE 2.4444 EUR keyed `ibkr:U1:42:fee`
+ */
+export function cancelledTradeFee(original: Activity): Activity | null {
+  const fee = original.fee;
+  if (original.activityType !== "BUY" && original.activityType !== "SELL") return null;
+  if (fee === null || !fee.gt(0)) return null;
+  return cashActivity({
+    key: `${original.key}:fee`,
+    account: original.account,
+    activityType: "FEE",
+    subtype: null,
+    date: original.date,
+    amount: fee,
+    currency: original.currency,
+    notes: `IBKR commission of the cancelled trade ${original.key}, not refunded by the cancel`,
+    conid: original.conid,
+    isin: original.isin,
+    groupKey: null,
+  });
+}
+
 /** IBKR marks a cancellation three ways; any one of them is enough (contracts §4.3). */
 function isCancel(row: TradeRow): boolean {
   const type = row.text("transactionType");

@@ -24,7 +24,7 @@ const SAMPLES = "../shared/flex-samples";
 const ROW_IGNORES = ["cash-summary-duplicate", "cash-summary-beside-detail"] as const;
 
 /** Legs one row's activities carry beside its key (docs/cli.md: commission, rebate, FX out/in/tax). */
-const LEG_KEY = /:(?:commission|rebate|out|in|tax)$/;
+const LEG_KEY = /:(?:commission|rebate|out|in|tax|fee)$/;
 const FX_PAIR = /^[A-Z]{3}\.[A-Z]{3}$/;
 
 function sampleFiles(): string[] {
