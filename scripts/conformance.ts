@@ -464,7 +464,7 @@ for (const file of files) {
           ? books.outcome === "differs"
             ? `differs: ${[...new Set(unbalanced)].sort().join(", ") || "positions"}`
             : books.outcome === "not-checked"
-            ? "not checked (no CashReport, positions' start unknown)"
+            ? "not checked (nothing to compare)"
             : books.statements.every((s) => s.cash === null)
             ? "balanced (positions; no CashReport)"
             : "balanced"

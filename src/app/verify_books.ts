@@ -5,7 +5,12 @@
 import type { DatabaseSync } from "node:sqlite";
 import { Decimal } from "decimal.js";
 import { type CashEffect, cashEffects, defaultCategory } from "../books/cash_effect.ts";
-import { cashReportRow } from "../books/cash_report.ts";
+import {
+  atRateOne,
+  baseSummaryAsCurrency,
+  baseSummaryRow,
+  cashReportRow,
+} from "../books/cash_report.ts";
 import { rowCategory } from "../books/categories.ts";
 import {
   balanceCash,
@@ -119,6 +124,10 @@ class BooksCollector {
   #symbols = new Map<string, string>();
   #hasOpenPositions = false;
   #dateOpened: string | null = null;
+  #baseCurrency: string | null = null;
+  #baseSummary: CashReportRow | null = null;
+  /** Whether every row with an outcome that moves cash converts to base at exactly 1. */
+  #atRateOne = true;
 
   constructor(
     origin: string,
@@ -127,6 +136,9 @@ class BooksCollector {
   ) {
     const mapper = new StatementMapper({
       outcome: (outcome, _statement, row) => {
+        if (outcome.kind === "activities" || outcome.cancels) {
+          this.#atRateOne &&= atRateOne(row);
+        }
         if (outcome.kind === "activities") {
           for (const activity of outcome.activities) {
             this.#booked.push({ activity, category: rowCategory(row, activity) });
@@ -150,6 +162,7 @@ class BooksCollector {
         if (row.tag === "CashReportCurrency") {
           const books = cashReportRow(row, info.accountId);
           if (books) this.#report.push(books);
+          this.#baseSummary ??= baseSummaryRow(row, info.accountId);
         } else if (
           row.tag === "OpenPosition" && (row.text("levelOfDetail") ?? "SUMMARY") === "SUMMARY"
         ) {
@@ -175,6 +188,7 @@ class BooksCollector {
           }
         } else if (row.tag === "AccountInformation") {
           this.#dateOpened = row.date("dateOpened");
+          this.#baseCurrency = row.text("currency");
         }
       },
       sectionEnd: (section, info) => mapper.sectionEnd(section, info),
@@ -196,6 +210,9 @@ class BooksCollector {
     this.#symbols = new Map();
     this.#hasOpenPositions = false;
     this.#dateOpened = null;
+    this.#baseCurrency = null;
+    this.#baseSummary = null;
+    this.#atRateOne = true;
   }
 
   #finish(info: StatementInfo): StatementBooks {
@@ -236,7 +253,9 @@ class BooksCollector {
       }
     }
 
-    const cash = this.#report.length ? balanceCash(this.#report, effects) : null;
+    const cash = this.#report.length
+      ? balanceCash(this.#report, effects)
+      : this.#baseBooks(effects);
     const startKnown = this.#prior.size > 0 ||
       (this.#dateOpened !== null && info.fromDate !== null && this.#dateOpened >= info.fromDate);
     const positions = !this.#hasOpenPositions
@@ -269,6 +288,17 @@ class BooksCollector {
       skipped: this.#skipped,
       outcome,
     };
+  }
+
+  /** The BASE_SUMMARY as the books of the statement's one currency, when it can stand as such. */
+  #baseBooks(effects: readonly CashEffect[]): CurrencyBooks[] | null {
+    const currencies = new Set(effects.map((e) => e.currency));
+    if (!this.#baseSummary || currencies.size > 1) return null;
+    const currency = [...currencies][0] ?? this.#baseCurrency ?? "BASE";
+    const books = baseSummaryAsCurrency(this.#baseSummary, currency, this.#atRateOne);
+    return books
+      ? balanceCash([books], effects).map((c) => ({ ...c, basis: "BASE_SUMMARY" }))
+      : null;
   }
 
   #findTargets(account: string, cancel: Cancellation, used: Set<string>): Booked[] {

@@ -4,6 +4,7 @@
  * (`U***4321`; contracts/ibkr-flex.md §2.1, where jal unmasks by the visible digits).
  */
 import type { AnyFlexRow } from "../flex/reader.ts";
+import { parseFlexDecimal } from "../flex/row.ts";
 import type { CashReportRow } from "./verify.ts";
 
 /**
@@ -24,6 +25,41 @@ export function cashReportRow(row: AnyFlexRow, statementAccount: string): CashRe
   const account = row.text("accountId");
   if (account !== null && !sameAccount(account, statementAccount)) return null;
   return { currency, attributes: row.attributes };
+}
+
+/** The statement's own BASE_SUMMARY row (all currencies in the base currency), or null. */
+export function baseSummaryRow(row: AnyFlexRow, statementAccount: string): CashReportRow | null {
+  if (row.tag !== "CashReportCurrency") return null;
+  if (row.text("currency") !== "BASE_SUMMARY") return null;
+  const account = row.text("accountId");
+  if (account !== null && !sameAccount(account, statementAccount)) return null;
+  return { currency: "BASE_SUMMARY", attributes: row.attributes };
+}
+
+/**
+ * A CashReport with only its BASE_SUMMARY row (PP `…File17.xml`, `…File24.xml`) is still a
+ * referee when nothing needed converting: every mapped row carries IBKR's own `fxRateToBase` of
+ * exactly 1 and the summary records no FX translation (`fxTranslationGainLoss` 0). The base
+ * movement is then the rows' own amounts, so the summary stands as the books of `currency`.
+ * Returns null when those conditions do not hold: the cash is then not checked.
+ *
+ * @example baseSummaryAsCurrency(base, "USD", true) // → { currency: "USD", attributes: base's }
+ */
+export function baseSummaryAsCurrency(
+  base: CashReportRow,
+  currency: string,
+  everyRowAtRateOne: boolean,
+): CashReportRow | null {
+  if (!everyRowAtRateOne) return null;
+  const translation = parseFlexDecimal(base.attributes["fxTranslationGainLoss"] ?? "");
+  if (translation === undefined || !translation.isZero()) return null;
+  return { currency, attributes: base.attributes };
+}
+
+/** Whether a row converts to base at exactly 1, by its own `fxRateToBase`. */
+export function atRateOne(row: AnyFlexRow): boolean {
+  const rate = parseFlexDecimal(row.attributes["fxRateToBase"] ?? "");
+  return rate !== undefined && rate.equals(1);
 }
 
 /**

@@ -245,7 +245,7 @@ function booksText(report: BooksReport): string {
       lines.push(indent(table(
         ["currency", "start", "end", "IBKR moved", "mapped", "difference", ""],
         s.cash.map((c) => [
-          c.currency,
+          c.basis ? `${c.currency} (${c.basis})` : c.currency,
           c.startingCash,
           c.endingCash,
           c.ibkr,

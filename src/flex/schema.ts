@@ -188,6 +188,24 @@ export const TRANSFER = shape({
   ],
 });
 
+/** VAT and similar taxes IBKR charges on its own fees (market data), contracts §2.9. */
+export const SALES_TAX = shape({
+  tag: "SalesTax",
+  section: "SalesTaxes",
+  decimals: ["salesTax", "taxableAmount", "taxRate", "fxRateToBase"],
+  dates: ["date"],
+  dateTimes: [],
+  texts: [
+    ...INSTRUMENT,
+    "country",
+    "taxType",
+    "payer",
+    "taxableDescription",
+    "taxableTransactionID",
+    "code",
+  ],
+});
+
 export const SECURITY_INFO = shape({
   tag: "SecurityInfo",
   section: "SecuritiesInfo",
@@ -224,6 +242,7 @@ export const ROW_SHAPES = [
   CASH_REPORT_CURRENCY,
   CORPORATE_ACTION,
   TRANSFER,
+  SALES_TAX,
   SECURITY_INFO,
   CONVERSION_RATE,
   ACCOUNT_INFORMATION,

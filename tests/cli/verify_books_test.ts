@@ -154,3 +154,27 @@ Deno.test("verify-books reports a statement with nothing to compare as not check
   assert.match(text.stdout, /^not checked .*dividend-2025-04\.xml\.fixture/m);
   assert.doesNotMatch(text.stdout, /balance/);
 });
+
+Deno.test("a CashReport with only its BASE_SUMMARY is the books of the statement's one currency when every row is at fxRateToBase 1 (PP File24: dividends and an advisor fee)", async () => {
+  const file = "../shared/flex-samples/portfolio-performance/testIBFlexStatementFile24.xml";
+  const run = await runCli(["--json", "verify-books", file], { dataDir: await tempDataDir() });
+  assert.equal(run.code, 0, showRun(run));
+  const [statement] = parseJson<BooksReport>(run).statements;
+  assert.equal(statement.outcome, "balanced");
+  assert.deepEqual(
+    statement.cash!.map((c) => [c.currency, c.basis, c.ibkr, c.mapped]),
+    [["USD", "BASE_SUMMARY", "208.43", "208.43"]],
+  );
+});
+
+Deno.test("VAT on market-data fees balances the salesTax column (PP File17, BASE_SUMMARY only)", async () => {
+  const file = "../shared/flex-samples/portfolio-performance/testIBFlexStatementFile17.xml";
+  const run = await runCli(["--json", "verify-books", file], { dataDir: await tempDataDir() });
+  assert.equal(run.code, 0, showRun(run));
+  const [usd] = parseJson<BooksReport>(run).statements[0].cash!;
+  assert.deepEqual(
+    usd.categories.filter((k) => k.category === "salesTax" || k.category === "otherFees")
+      .map((k) => [k.category, k.ibkr, k.mapped]),
+    [["otherFees", "-4.5", "-4.5"], ["salesTax", "-0.9", "-0.9"]],
+  );
+});

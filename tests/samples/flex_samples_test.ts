@@ -62,7 +62,7 @@ interface RawRow {
   readonly text: string;
 }
 
-const ROW_TAGS = ["Trade", "CashTransaction", "CorporateAction", "Transfer"] as const;
+const ROW_TAGS = ["Trade", "CashTransaction", "CorporateAction", "Transfer", "SalesTax"] as const;
 
 /** The rows that must each get an outcome, per FlexStatement, from the raw text. */
 function rawRows(raw: string): { rows: RawRow[]; all: Record<string, number> } {
