@@ -6,6 +6,8 @@
  * - Both unpushed: the original (and its legs) become `superseded`; a `net` canceller too.
  * - Original already pushed: a `delete` correction is recorded for the push step, except in
  *   `net` mode, where the canceller is booked as the compensation instead.
+ * - A trade cancel leaves the trade's costs standing (domain `costsSurvive`): its cost legs are
+ *   untouched and the caller books the fee the trade carried.
  */
 import type { DatabaseSync } from "node:sqlite";
 import { type Cancellation, costsSurvive } from "../domain/activity.ts";
@@ -49,7 +51,6 @@ export interface Resolution {
 interface Target {
   key: string;
   state: string;
-  payload: string;
 }
 
 /**
@@ -78,7 +79,7 @@ export function resolveCancellations(
        AND state <> 'superseded' AND key <> ? ORDER BY business_date, length(key), key LIMIT 1`,
   );
   const rowActivities = db.prepare(
-    `SELECT key, state, payload FROM activities WHERE account_id = ? AND cancelled_by IS NULL AND key IN (${
+    `SELECT key, state FROM activities WHERE account_id = ? AND cancelled_by IS NULL AND key IN (${
       ["?", ...ROW_LEGS.map(() => "?")].join(", ")
     })`,
   );
@@ -131,10 +132,6 @@ export function resolveCancellations(
       const costsStand = costsSurvive(c.reason);
       for (const t of targets) {
         if (costsStand && isCostLeg(t.key)) continue;
-        if (costsStand && t.key === base && t.payload) {
-          const original = JSON.parse(t.payload) as ActivityPayload;
-          if (original.activityType) keepCosts(original);
-        }
         if (t.state === "pushed") {
           correct.run(t.key, c.key, c.reason, now);
           markCancelled.run(c.key, now, t.key);
@@ -159,9 +156,39 @@ export function resolveCancellations(
      WHERE activities.key = c.key AND c.state = 'resolved' AND c.mode = 'reverse'
        AND activities.state = 'skipped' AND activities.reason <> 'cancels:' || c.resolved_key`,
   ).run(now);
+  standCosts(db, now, keepCosts);
   const remaining =
     (db.prepare("SELECT COUNT(*) AS n FROM cancellations WHERE state = 'open'").get() as {
       n: number;
     }).n;
   return { resolved, superseded, corrections, open: Number(remaining) };
+}
+
+/**
+ * Every resolved trade cancel hands its cancelled trade to `keepCosts` (whose write is a no-op
+ * once the trade's `:fee` exists). Cancels resolved before costs were kept standing (mapping
+ * version 3 superseded the commission with the trade) also get their unpushed cost legs back;
+ * pushed rows are left alone (no push existed then).
+ */
+function standCosts(
+  db: DatabaseSync,
+  now: string,
+  keepCosts: (original: ActivityPayload) => void,
+): void {
+  const cancels = (db.prepare(
+    "SELECT key, account_id, resolved_key, reason FROM cancellations WHERE state = 'resolved'",
+  ).all() as { key: string; account_id: string; resolved_key: string; reason: string }[])
+    .filter((c) => costsSurvive(c.reason));
+  const restore = db.prepare(
+    `UPDATE activities SET state = 'pending', reason = NULL, cancelled_by = NULL, updated_at = ?
+     WHERE key = ? AND account_id = ? AND state = 'superseded' AND cancelled_by = ?`,
+  );
+  const original = db.prepare(
+    "SELECT payload FROM activities WHERE key = ? AND account_id = ? AND activity_type IS NOT NULL",
+  );
+  for (const c of cancels) {
+    for (const leg of COST_LEGS) restore.run(now, `${c.resolved_key}:${leg}`, c.account_id, c.key);
+    const found = original.get(c.resolved_key, c.account_id) as { payload: string } | undefined;
+    if (found) keepCosts(JSON.parse(found.payload) as ActivityPayload);
+  }
 }

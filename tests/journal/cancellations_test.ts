@@ -533,3 +533,37 @@ Deno.test("a cancellation only ever touches its own account's rows", () =>
     assert.equal(resolveCancellations(db, NOW).open, 1);
     assert.equal(row(db, K("32000002")).state, "pending");
   }));
+
+Deno.test("a trade cancel resolved by an older version, which superseded the commission with the trade, gets the commission back on the next resolution", () =>
+  withJournal((db) => {
+    const w = writer(db);
+    w.activity(activity(K("31000001"), "BUY", { matchKey: "trade:7001001" }));
+    w.activity(activity(K("31000001:commission"), "FEE"));
+    cancelRow(db, w, K("31000009"), {
+      targetKey: K("31000001"),
+      targetMatch: null,
+      reason: "trade-cancel",
+    });
+    resolveCancellations(db, NOW);
+    // What mapping version 3 left behind: the leg superseded along with the trade.
+    db.prepare(
+      "UPDATE activities SET state = 'superseded', reason = ?, cancelled_by = ? WHERE key = ?",
+    ).run(`cancelled-by:${K("31000009")}`, K("31000009"), K("31000001:commission"));
+
+    const kept: string[] = [];
+    assert.deepEqual(resolveCancellations(db, LATER, (original) => kept.push(original.key)), {
+      resolved: 0,
+      superseded: 0,
+      corrections: 0,
+      open: 0,
+    });
+    assert.deepEqual(row(db, K("31000001:commission")), {
+      key: K("31000001:commission"),
+      state: "pending",
+      reason: null,
+      cancelled_by: null,
+      match_key: null,
+    });
+    assert.equal(row(db, K("31000001")).state, "superseded", "the trade itself stays undone");
+    assert.deepEqual(kept, [K("31000001")], "its fee is handed back to be booked");
+  }));
