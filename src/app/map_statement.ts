@@ -15,6 +15,8 @@ import {
 } from "../journal/cancellations.ts";
 import { insertStatementPeriod, recordStatementMapping } from "../journal/statements.ts";
 import { StatementMapper } from "../mapping/statement.ts";
+import { cancelledTradeFee } from "../mapping/trades.ts";
+import { fromPayload } from "../domain/payload.ts";
 
 /** What mapping one document found. */
 export interface MappingSummary {
@@ -59,6 +61,7 @@ export interface MapDocumentOptions {
 export class DocumentMapping {
   readonly #reader: FlexDocumentReader;
   readonly #options: MapDocumentOptions;
+  readonly #writer: ActivityWriter;
   readonly #statements: { accountId: string; fromDate: string | null; toDate: string | null }[] =
     [];
   readonly #journaled: Record<string, number> = {};
@@ -76,6 +79,7 @@ export class DocumentMapping {
       MAPPING_VERSION,
       options.now,
     );
+    this.#writer = writer;
     const mapper = new StatementMapper({
       outcome: (outcome: RowOutcome) => {
         if (outcome.cancels) {
@@ -148,7 +152,11 @@ export class DocumentMapping {
         "contains no <FlexStatement>: nothing to import",
       );
     }
-    const corrections = resolveCancellations(this.#options.db, this.#options.now);
+    // A cancelled trade's fee stays charged (domain costsSurvive): booked as the trade's `:fee`.
+    const corrections = resolveCancellations(this.#options.db, this.#options.now, (original) => {
+      const fee = cancelledTradeFee(fromPayload(original));
+      if (fee && this.#writer.activity(fee)) bump(this.#journaled, fee.activityType);
+    });
     const mapping: MappingSummary = {
       statements: this.#statements,
       journaled: this.#journaled,

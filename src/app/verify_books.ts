@@ -5,6 +5,12 @@
 import type { DatabaseSync } from "node:sqlite";
 import { Decimal } from "decimal.js";
 import { type CashEffect, cashEffects, defaultCategory } from "../books/cash_effect.ts";
+import {
+  atRateOne,
+  baseSummaryAsCurrency,
+  baseSummaryRow,
+  cashReportRow,
+} from "../books/cash_report.ts";
 import { rowCategory } from "../books/categories.ts";
 import {
   balanceCash,
@@ -13,14 +19,20 @@ import {
   type CurrencyBooks,
   type PositionBooks,
 } from "../books/verify.ts";
-import type { Activity, Cancellation } from "../domain/activity.ts";
+import { type Activity, type Cancellation, costsSurvive } from "../domain/activity.ts";
 import { fromPayload } from "../domain/payload.ts";
 import { FlexDocumentReader, type StatementInfo } from "../flex/reader.ts";
-import { ROW_LEGS, rowKeyOf } from "../journal/cancellations.ts";
+import { isCostLeg, ROW_LEGS, rowKeyOf } from "../journal/cancellations.ts";
 import { journalExists, journalPath, openJournal } from "../journal/db.ts";
 import { statementBytes } from "../journal/statements.ts";
 import { StatementMapper } from "../mapping/statement.ts";
 import { forEachChunk, statementFiles } from "./files.ts";
+
+/**
+ * `balanced`: everything compared agrees. `differs`: something disagrees (exit 7).
+ * `not-checked`: nothing could be compared (no per-currency CashReport, positions' start unknown).
+ */
+export type BooksOutcome = "balanced" | "differs" | "not-checked";
 
 export interface StatementBooks {
   readonly origin: string;
@@ -38,12 +50,18 @@ export interface StatementBooks {
   readonly unresolved: readonly { key: string; reason: string }[];
   /** Rows skipped in this statement, by reason: the usual cause of a difference. */
   readonly skipped: Readonly<Record<string, number>>;
-  readonly balanced: boolean;
+  readonly outcome: BooksOutcome;
 }
 
 export interface BooksReport {
   readonly statements: readonly StatementBooks[];
-  readonly balanced: boolean;
+  /** `differs` when any statement differs; `balanced` when something was compared and agrees. */
+  readonly outcome: BooksOutcome;
+  readonly counts: {
+    readonly balanced: number;
+    readonly differs: number;
+    readonly notChecked: number;
+  };
 }
 
 interface Booked {
@@ -77,10 +95,21 @@ export function verifyBooks(request: { dataDir: string; paths: readonly string[]
         });
       }
     }
-    return { statements, balanced: statements.every((s) => s.balanced) };
+    return report(statements);
   } finally {
     db?.close();
   }
+}
+
+function report(statements: StatementBooks[]): BooksReport {
+  const count = (outcome: BooksOutcome) => statements.filter((s) => s.outcome === outcome).length;
+  const counts = {
+    balanced: count("balanced"),
+    differs: count("differs"),
+    notChecked: count("not-checked"),
+  };
+  const outcome = counts.differs > 0 ? "differs" : counts.balanced > 0 ? "balanced" : "not-checked";
+  return { statements, outcome, counts };
 }
 
 class BooksCollector {
@@ -95,6 +124,10 @@ class BooksCollector {
   #symbols = new Map<string, string>();
   #hasOpenPositions = false;
   #dateOpened: string | null = null;
+  #baseCurrency: string | null = null;
+  #baseSummary: CashReportRow | null = null;
+  /** Whether every row with an outcome that moves cash converts to base at exactly 1. */
+  #atRateOne = true;
 
   constructor(
     origin: string,
@@ -103,6 +136,9 @@ class BooksCollector {
   ) {
     const mapper = new StatementMapper({
       outcome: (outcome, _statement, row) => {
+        if (outcome.kind === "activities" || outcome.cancels) {
+          this.#atRateOne &&= atRateOne(row);
+        }
         if (outcome.kind === "activities") {
           for (const activity of outcome.activities) {
             this.#booked.push({ activity, category: rowCategory(row, activity) });
@@ -124,12 +160,9 @@ class BooksCollector {
       row: (row, info) => {
         mapper.row(row, info);
         if (row.tag === "CashReportCurrency") {
-          const currency = row.text("currency");
-          if (
-            currency && currency !== "BASE_SUMMARY" && row.text("levelOfDetail") !== "BaseCurrency"
-          ) {
-            this.#report.push({ currency, attributes: row.attributes });
-          }
+          const books = cashReportRow(row, info.accountId);
+          if (books) this.#report.push(books);
+          this.#baseSummary ??= baseSummaryRow(row, info.accountId);
         } else if (
           row.tag === "OpenPosition" && (row.text("levelOfDetail") ?? "SUMMARY") === "SUMMARY"
         ) {
@@ -155,6 +188,7 @@ class BooksCollector {
           }
         } else if (row.tag === "AccountInformation") {
           this.#dateOpened = row.date("dateOpened");
+          this.#baseCurrency = row.text("currency");
         }
       },
       sectionEnd: (section, info) => mapper.sectionEnd(section, info),
@@ -176,6 +210,9 @@ class BooksCollector {
     this.#symbols = new Map();
     this.#hasOpenPositions = false;
     this.#dateOpened = null;
+    this.#baseCurrency = null;
+    this.#baseSummary = null;
+    this.#atRateOne = true;
   }
 
   #finish(info: StatementInfo): StatementBooks {
@@ -202,16 +239,23 @@ class BooksCollector {
         });
         continue;
       }
+      // A cancelled trade's costs stay charged (costsSurvive): only its trade value is undone.
+      const costsStand = costsSurvive(cancel.reason);
       for (const t of targets) {
         used.add(t.activity.key);
+        if (costsStand && isCostLeg(t.activity.key)) continue;
         effects.push(
-          ...cashEffects(t.activity, t.category).map((e) => ({ ...e, amount: e.amount.negated() })),
+          ...cashEffects(t.activity, t.category)
+            .filter((e) => !(costsStand && e.category === "commissions"))
+            .map((e) => ({ ...e, amount: e.amount.negated() })),
         );
         move(t.activity, -1);
       }
     }
 
-    const cash = this.#report.length ? balanceCash(this.#report, effects) : null;
+    const cash = this.#report.length
+      ? balanceCash(this.#report, effects)
+      : this.#baseBooks(effects);
     const startKnown = this.#prior.size > 0 ||
       (this.#dateOpened !== null && info.fromDate !== null && this.#dateOpened >= info.fromDate);
     const positions = !this.#hasOpenPositions
@@ -228,8 +272,11 @@ class BooksCollector {
         why: "",
         rows: balancePositions(this.#prior, changes, this.#open, this.#symbols),
       };
-    const balanced = (cash ?? []).every((c) => c.balanced) &&
-      positions.rows.every((p) => p.balanced);
+    const outcome: BooksOutcome = cash === null && !positions.checked
+      ? "not-checked"
+      : (cash ?? []).every((c) => c.balanced) && positions.rows.every((p) => p.balanced)
+      ? "balanced"
+      : "differs";
     return {
       origin: info.origin,
       accountId: info.accountId,
@@ -239,8 +286,19 @@ class BooksCollector {
       positions,
       unresolved,
       skipped: this.#skipped,
-      balanced,
+      outcome,
     };
+  }
+
+  /** The BASE_SUMMARY as the books of the statement's one currency, when it can stand as such. */
+  #baseBooks(effects: readonly CashEffect[]): CurrencyBooks[] | null {
+    const currencies = new Set(effects.map((e) => e.currency));
+    if (!this.#baseSummary || currencies.size > 1) return null;
+    const currency = [...currencies][0] ?? this.#baseCurrency ?? "BASE";
+    const books = baseSummaryAsCurrency(this.#baseSummary, currency, this.#atRateOne);
+    return books
+      ? balanceCash([books], effects).map((c) => ({ ...c, basis: "BASE_SUMMARY" }))
+      : null;
   }
 
   #findTargets(account: string, cancel: Cancellation, used: Set<string>): Booked[] {

@@ -24,6 +24,7 @@ export function rowCategory(row: AnyFlexRow, activity: Activity): string {
   if (row.tag === "CashTransaction") {
     return CASH_TYPE_CATEGORIES[row.text("type") ?? ""] ?? defaultCategory(activity);
   }
+  if (row.tag === "SalesTax") return "salesTax";
   if (row.tag === "Trade") {
     if (/:(commission|rebate|tax)$/.test(activity.key)) return "commissions";
     return "trades";

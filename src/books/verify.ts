@@ -28,6 +28,8 @@ export interface CurrencyBooks {
   readonly balanced: boolean;
   /** Per CashReport column present in the statement, where IBKR and we differ or not. */
   readonly categories: readonly CategoryBooks[];
+  /** `BASE_SUMMARY` when IBKR's figures come from the base summary (cash_report.ts says when). */
+  readonly basis?: "BASE_SUMMARY";
 }
 
 /** One CashReportCurrency row of a currency (not BASE_SUMMARY), attributes as written. */

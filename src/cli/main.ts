@@ -102,7 +102,7 @@ export async function run(args: readonly string[]): Promise<number> {
       const report = verifyBooks({ dataDir: loadConfig(options).dataDir, paths });
       if (options.json) printJson(report);
       else print(booksText(report));
-      if (!report.balanced) exitCode = EXIT.BOOKS_DISAGREE;
+      if (report.outcome === "differs") exitCode = EXIT.BOOKS_DISAGREE;
     });
 
   program.command("status")
@@ -232,17 +232,20 @@ function booksText(report: BooksReport): string {
   if (report.statements.length === 0) return "no statements to verify";
   const lines: string[] = [];
   for (const s of report.statements) {
+    const verdict = {
+      balanced: "balanced   ",
+      differs: "DIFFERS    ",
+      "not-checked": "not checked",
+    };
     lines.push(
-      `${s.balanced ? "balanced " : "DIFFERS  "} ${s.origin} [${s.accountId} ${
-        s.fromDate ?? "?"
-      }..${s.toDate ?? "?"}]`,
+      `${verdict[s.outcome]} ${s.origin} [${s.accountId} ${s.fromDate ?? "?"}..${s.toDate ?? "?"}]`,
     );
     if (!s.cash) lines.push("  cash: no CashReport in the statement");
     else {
       lines.push(indent(table(
         ["currency", "start", "end", "IBKR moved", "mapped", "difference", ""],
         s.cash.map((c) => [
-          c.currency,
+          c.basis ? `${c.currency} (${c.basis})` : c.currency,
           c.startingCash,
           c.endingCash,
           c.ibkr,
@@ -277,15 +280,21 @@ function booksText(report: BooksReport): string {
       }
     }
     for (const u of s.unresolved) lines.push(`  unresolved: ${u.key} ${u.reason}`);
-    if (!s.balanced && Object.keys(s.skipped).length) {
+    if (s.outcome === "differs" && Object.keys(s.skipped).length) {
       lines.push(`  skipped rows: ${countsText(s.skipped)}`);
     }
   }
-  const differing = report.statements.filter((s) => !s.balanced).length;
+  const { balanced, differs, notChecked } = report.counts;
+  const total = report.statements.length;
+  const unchecked = notChecked ? `, ${notChecked} not checked (nothing to compare)` : "";
   lines.push(
-    differing
-      ? `${differing} of ${report.statements.length} statement(s) differ`
-      : `all ${report.statements.length} statement(s) balance`,
+    differs
+      ? `${differs} of ${total} statement(s) differ${unchecked}`
+      : balanced === total
+      ? `all ${total} statement(s) balance`
+      : balanced === 0
+      ? `nothing to compare: ${total} statement(s) not checked (no CashReport, positions' start unknown)`
+      : `${balanced} of ${total} statement(s) balance${unchecked}`,
   );
   return lines.join("\n");
 }

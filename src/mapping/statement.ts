@@ -11,6 +11,7 @@ import { cashKey, type CashRow, isAccountSummary, isSummaryDuplicate, mapCash } 
 import { CompositeKeys } from "./keys.ts";
 import { skip } from "./skip.ts";
 import { isExecution, mapTrade, tradeKey } from "./trades.ts";
+import { mapSalesTax, salesTaxKey } from "./sales_tax.ts";
 import { activityKey } from "../domain/activity.ts";
 
 /** Receives each outcome as soon as it is decided. */
@@ -128,6 +129,9 @@ export class StatementMapper implements StatementVisitor {
         );
         return;
       }
+      case "SalesTax":
+        this.#sink.outcome(mapSalesTax(row, salesTaxKey(row, this.#keys)), statement, row);
+        return;
       default:
         if (REFERENCE_TAGS.has(row.tag)) this.#sink.ignored(`reference:${row.tag}`, statement);
     }

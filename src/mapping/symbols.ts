@@ -34,7 +34,10 @@ export type SymbolOutcome =
   | { readonly ok: true; readonly value: SecuritySymbol }
   | {
     readonly ok: false;
-    /** e.g. "unknown-venue:XYZ", "corporate-action-placeholder-venue:VALUE", "no-symbol". */
+    /**
+     * e.g. "unknown-venue:XYZ", "missing-venue:CHF", "corporate-action-placeholder-venue:VALUE",
+     * "no-symbol".
+     */
     readonly reason: string;
   };
 
@@ -185,7 +188,12 @@ function chooseVenue(
   // Such rows are overwhelmingly US listings, and a bare ticker with no MIC is exactly what
   // Wealthfolio books for a US equity. Anything else would be guessing a suffix, so we refuse.
   if (currency?.trim() === "USD") return { ok: true, code: US_INFERENCE, venue: undefined };
-  return { ok: false, reason: `unknown-venue:${execution ?? ""}` };
+  // A routing venue names something we can show; nothing at all is a missing venue, named by the
+  // currency that stopped the inference (the fix is to tick listingExchange in the Flex query).
+  if (execution !== undefined && execution !== "--") {
+    return { ok: false, reason: `unknown-venue:${execution}` };
+  }
+  return { ok: false, reason: `missing-venue:${present(currency) ?? "none"}` };
 }
 
 function byCode(code: string): VenueChoice {

@@ -24,7 +24,7 @@ const SAMPLES = "../shared/flex-samples";
 const ROW_IGNORES = ["cash-summary-duplicate", "cash-summary-beside-detail"] as const;
 
 /** Legs one row's activities carry beside its key (docs/cli.md: commission, rebate, FX out/in/tax). */
-const LEG_KEY = /:(?:commission|rebate|out|in|tax)$/;
+const LEG_KEY = /:(?:commission|rebate|out|in|tax|fee)$/;
 const FX_PAIR = /^[A-Z]{3}\.[A-Z]{3}$/;
 
 function sampleFiles(): string[] {
@@ -62,7 +62,7 @@ interface RawRow {
   readonly text: string;
 }
 
-const ROW_TAGS = ["Trade", "CashTransaction", "CorporateAction", "Transfer"] as const;
+const ROW_TAGS = ["Trade", "CashTransaction", "CorporateAction", "Transfer", "SalesTax"] as const;
 
 /** The rows that must each get an outcome, per FlexStatement, from the raw text. */
 function rawRows(raw: string): { rows: RawRow[]; all: Record<string, number> } {
