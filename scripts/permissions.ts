@@ -10,6 +10,9 @@ export const PERMISSION_FLAGS: readonly string[] = [
   // Statement files anywhere the operator names them; the journal under the data dir.
   "--allow-read",
   "--allow-write",
+  // Wealthfolio (and, later, IBKR's Flex Web Service) live at hosts the operator configures, so
+  // the network is not scoped to a host list the binary cannot know.
+  "--allow-net",
   // Only the variables broker-sync documents.
   `--allow-env=${ENV_VARS.join(",")}`,
 ];

@@ -1,5 +1,5 @@
 /** Turns any error into the one line an operator reads and the exit code a CronJob sees. */
-import { InputError } from "../app/errors.ts";
+import { InputError, RowsRefusedError, UnmappedAccountError } from "../app/errors.ts";
 import {
   AccountGuardError,
   FlexDocumentError,
@@ -7,6 +7,12 @@ import {
   FlexRowError,
 } from "../flex/errors.ts";
 import { JournalError, JournalLockedError } from "../journal/errors.ts";
+import {
+  WealthfolioAccountError,
+  WealthfolioAuthError,
+  WealthfolioProtocolError,
+  WealthfolioUnavailableError,
+} from "../wealthfolio/errors.ts";
 import { ConfigError } from "./config.ts";
 import { EXIT, type ExitCode } from "./exit_codes.ts";
 
@@ -18,10 +24,23 @@ export interface Failure {
   readonly expected: boolean;
 }
 
+/** An outcome already reported on stdout that still ends the command with a code. */
+export class ExitError extends Error {
+  constructor(message: string, readonly code: ExitCode) {
+    super(message);
+    this.name = "ExitError";
+  }
+}
+
 /** Classifies an error. */
 export function classify(error: unknown): Failure {
   const message = oneLine(error instanceof Error ? error.message : String(error));
-  if (error instanceof ConfigError) return { code: EXIT.USAGE, message, expected: true };
+  if (error instanceof ExitError) return { code: error.code, message, expected: true };
+  if (error instanceof ConfigError || error instanceof UnmappedAccountError) {
+    return { code: EXIT.USAGE, message, expected: true };
+  }
+  const wealthfolio = wealthfolioCode(error);
+  if (wealthfolio !== null) return { code: wealthfolio, message, expected: true };
   if (error instanceof AccountGuardError) return { code: EXIT.ACCOUNT, message, expected: true };
   if (
     error instanceof FlexDocumentError || error instanceof FlexErrorResponse ||
@@ -32,6 +51,15 @@ export function classify(error: unknown): Failure {
   if (error instanceof JournalLockedError) return { code: EXIT.LOCKED, message, expected: true };
   if (error instanceof JournalError) return { code: EXIT.JOURNAL, message, expected: true };
   return { code: EXIT.INTERNAL, message: `internal error: ${message}`, expected: false };
+}
+
+function wealthfolioCode(error: unknown): ExitCode | null {
+  if (error instanceof WealthfolioUnavailableError) return EXIT.WF_UNAVAILABLE;
+  if (error instanceof WealthfolioAuthError) return EXIT.WF_AUTH;
+  if (error instanceof WealthfolioAccountError) return EXIT.WF_ACCOUNT;
+  if (error instanceof RowsRefusedError) return EXIT.WF_ROWS_REFUSED;
+  if (error instanceof WealthfolioProtocolError) return EXIT.WF_PROTOCOL;
+  return null;
 }
 
 function oneLine(text: string): string {
