@@ -352,12 +352,16 @@ function assetOf(
 /** One run's bookkeeping. */
 class PushRun {
   #seq = 0;
+  /** The largest body sent; lowered when Wealthfolio (or a proxy) answers 413. */
+  bodyLimit: number;
   constructor(
     readonly db: DatabaseSync,
     readonly client: WealthfolioClient,
     readonly runId: number,
     readonly request: PushRequest,
-  ) {}
+  ) {
+    this.bodyLimit = request.maxBodyBytes ?? MAX_BODY_BYTES;
+  }
 
   now(): string {
     return this.request.now().toISOString();
@@ -594,16 +598,15 @@ async function pushAccount(
     });
     report.failed += unbookable.size;
   }
-  const chunks = bodyChunks(
-    outgoing,
-    r.request.maxBodyBytes ?? MAX_BODY_BYTES,
-    r.request.batchSize ?? null,
-  );
+  // Chunks are cut as they go: a 413 (a proxy with a smaller limit) lowers the size for the rest.
   let done = 0;
-  for (const [i, chunk] of chunks.entries()) {
+  let n = 0;
+  while (done < outgoing.length) {
+    const chunk = nextChunk(outgoing, done, r.bodyLimit, r.request.batchSize ?? null);
+    n++;
     const outcome = new ChunkResult();
     try {
-      await sendChunk(r, chunk, outcome, r.request.maxBodyBytes ?? MAX_BODY_BYTES);
+      await sendChunk(r, chunk, outcome);
     } finally {
       // Whatever Wealthfolio confirmed is recorded, even when the run stops here.
       recordChunk(r.db, {
@@ -628,10 +631,9 @@ async function pushAccount(
     }
     done += chunk.length;
     log.info(
-      "chunk {i}/{n}: {created} created, {found} already there, {failed} refused ({done}/{total})",
+      "chunk {n}: {created} created, {found} already there, {failed} refused ({done}/{total})",
       {
-        i: i + 1,
-        n: chunks.length,
+        n,
         created: outcome.created.size,
         found: outcome.found.size,
         failed: outcome.failed.size,
@@ -642,28 +644,38 @@ async function pushAccount(
   }
 }
 
-/** Splits activities into bulk bodies of at most `maxBytes` (and `batchSize` rows). */
-export function bodyChunks<T extends { bytes: number }>(
+const ENVELOPE_BYTES = '{"creates":[]}'.length;
+
+/**
+ * The next bulk body's activities from `start`: as many as fit `maxBytes` (and `batchSize`),
+ * at least one.
+ */
+export function nextChunk<T extends { bytes: number }>(
   items: readonly T[],
+  start: number,
   maxBytes: number,
   batchSize: number | null,
-): T[][] {
-  const envelope = '{"creates":[]}'.length;
-  const chunks: T[][] = [];
-  let current: T[] = [];
-  let size = envelope;
-  for (const item of items) {
-    const added = item.bytes + (current.length ? 1 : 0);
-    if (current.length && (size + added > maxBytes || (batchSize && current.length >= batchSize))) {
-      chunks.push(current);
-      current = [];
-      size = envelope;
-    }
-    size += item.bytes + (current.length ? 1 : 0);
-    current.push(item);
+): T[] {
+  let size = ENVELOPE_BYTES + items[start].bytes;
+  let end = start + 1;
+  while (end < items.length && (batchSize === null || end - start < batchSize)) {
+    const added = items[end].bytes + 1; // and a comma
+    if (size + added > maxBytes) break;
+    size += added;
+    end++;
   }
-  if (current.length) chunks.push(current);
-  return chunks;
+  return items.slice(start, end);
+}
+
+/** `items` cut into bodies of at most `maxBytes`. */
+function cut<T extends { bytes: number }>(items: readonly T[], maxBytes: number): T[][] {
+  const parts: T[][] = [];
+  for (let at = 0; at < items.length;) {
+    const part = nextChunk(items, at, maxBytes, null);
+    parts.push(part);
+    at += part.length;
+  }
+  return parts;
 }
 
 /** What one chunk came to so far. */
@@ -682,12 +694,17 @@ async function sendChunk(
   r: PushRun,
   chunk: readonly Outgoing[],
   result: ChunkResult,
-  maxBytes: number,
 ): Promise<void> {
   const queue: Outgoing[][] = [[...chunk]];
   while (queue.length) {
     const batch = queue.shift()!;
     const body = `{"creates":[${batch.map((o) => o.json).join(",")}]}`;
+    const bytes = ENVELOPE_BYTES + batch.reduce((n, o) => n + o.bytes + 1, -1);
+    if (bytes > r.bodyLimit && batch.length > 1) {
+      // Cut before a 413 lowered the limit: cut again.
+      queue.unshift(...cut(batch, r.bodyLimit));
+      continue;
+    }
     result.calls++;
     const outcome = await r.client.bulkCreateBody(body, batch.map((o) => o.key));
     const split = () => {
@@ -759,13 +776,14 @@ async function sendChunk(
             batch[0].key,
             `Wealthfolio refuses a body of ${batch[0].bytes} bytes (413) even alone`,
           );
-        } else {
-          log.warn("Wealthfolio refused a {bytes}-byte body (413, limit {max}): splitting", {
-            bytes: body.length,
-            max: maxBytes,
-          });
-          split();
+          break;
         }
+        r.bodyLimit = Math.min(r.bodyLimit, Math.floor(bytes / 2));
+        log.warn("Wealthfolio refused a {bytes}-byte body (413): sending at most {limit}", {
+          bytes,
+          limit: r.bodyLimit,
+        });
+        queue.unshift(...cut(batch, r.bodyLimit));
         break;
       }
       case "refused": {

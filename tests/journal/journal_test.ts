@@ -18,6 +18,7 @@ const TABLES = [
   "activities",
   "cancellations",
   "corrections",
+  "push_chunks",
   "reconciliations",
   "runs",
   "statement_chunks",
@@ -25,6 +26,7 @@ const TABLES = [
   "statement_periods",
   "statements",
   "sync_records",
+  "wf_assets",
 ];
 
 /** Runs `work` with a fresh temporary data dir, removed afterwards whatever happens. */
