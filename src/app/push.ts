@@ -267,7 +267,7 @@ function summary(db: DatabaseSync) {
 }
 
 /** Which of `keys` Wealthfolio holds, CHECK_KEYS at a time. */
-async function holdings(client: WealthfolioClient, keys: readonly string[]) {
+async function heldKeys(client: WealthfolioClient, keys: readonly string[]) {
   const found = new Map<string, string>();
   for (const chunk of chunksOf(keys, CHECK_KEYS)) {
     for (const [k, id] of await client.checkDuplicates(chunk)) found.set(k, id);
@@ -295,7 +295,7 @@ async function plan(request: PushRequest, db: DatabaseSync, path: string): Promi
   const correctionKeys = [
     ...new Set([...work.corrections.map((c) => c.targetKey), ...work.superseded.map((s) => s.key)]),
   ];
-  const present = correctionKeys.length ? await holdings(client, correctionKeys) : new Map();
+  const present = correctionKeys.length ? await heldKeys(client, correctionKeys) : new Map();
   const corrections: CorrectionPush[] = work.corrections.map((c) => ({
     action: "delete",
     targetKey: c.targetKey,
@@ -317,7 +317,7 @@ async function plan(request: PushRequest, db: DatabaseSync, path: string): Promi
 
   const accounts: AccountPush[] = [];
   for (const [id, group] of byAccount(work.rows, targets)) {
-    const found = await holdings(client, group.rows.map((r) => r.key));
+    const found = await heldKeys(client, group.rows.map((r) => r.key));
     const rest = group.rows.filter((r) => !found.has(r.key));
     const assets = await resolveAssets(
       { db, client, create: false, now: () => request.now().toISOString() },
@@ -463,7 +463,7 @@ async function applyCorrections(
     ...new Set([...work.corrections.map((c) => c.targetKey), ...work.superseded.map((s) => s.key)]),
   ];
   if (keys.length === 0) return;
-  const present = await holdings(r.client, keys);
+  const present = await heldKeys(r.client, keys);
   if (work.superseded.length > 0) {
     const owed = new Set(work.corrections.map((c) => c.targetKey));
     const found = work.superseded.filter((s) => present.has(s.key) && !owed.has(s.key));
