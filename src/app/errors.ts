@@ -15,3 +15,27 @@ export class NothingToReconcileError extends Error {
     this.name = "NothingToReconcileError";
   }
 }
+
+/** Journaled activities of an IBKR account that no Wealthfolio account is configured for. */
+export class UnmappedAccountError extends Error {
+  constructor(readonly ibkrAccount: string, readonly activities: number) {
+    super(
+      `no Wealthfolio account for IBKR account ${ibkrAccount} (${activities} activities to push): ` +
+        `set IBKR_ACCOUNT_ID, or add ${ibkrAccount}=<wealthfolio-account-id> to IBKR_ACCOUNTS. ` +
+        "Nothing was written",
+    );
+    this.name = "UnmappedAccountError";
+  }
+}
+
+/** The push finished, but Wealthfolio refused some activities: they are `failed` in the journal. */
+export class RowsRefusedError extends Error {
+  constructor(readonly refused: number) {
+    super(
+      `Wealthfolio refused ${refused} activit${refused === 1 ? "y" : "ies"}; ` +
+        "they are now failed with its message (broker-sync activities --state failed), " +
+        "the rest was pushed. Fix the cause, then: broker-sync import --retry-failed",
+    );
+    this.name = "RowsRefusedError";
+  }
+}

@@ -11,9 +11,8 @@ export const ENV_VARS = [
   "BROKER_SYNC_DATA_DIR",
   "IBKR_ACCOUNT_ID_UPSTREAM",
   "IBKR_ACCOUNTS",
-  "PUSHGATEWAY_URL",
   "NO_COLOR",
-  // Set by the CronJob (infra/) for fetch, import, reconcile and sync (issues 4–6).
+  // Set by the CronJob (infra/) for fetch, import, reconcile and sync.
   "IBKR_FLEX_TOKEN",
   "IBKR_FLEX_QUERY_ID",
   "IBKR_FLEX_TOKEN_EXPIRES",
@@ -21,6 +20,8 @@ export const ENV_VARS = [
   "WF_BASE_URL",
   "WF_PASSWORD",
   "WF_SESSION_PATH",
+  // Accepted and ignored: Wealthfolio logs in with a password only.
+  "WF_USERNAME",
   "PUSHGATEWAY_URL",
 ] as const;
 
@@ -53,12 +54,51 @@ const accountMap = z.string().transform((text, ctx) => {
   return map;
 });
 
+/** `https://wf.example` (an `/api/v1` suffix is accepted and dropped). */
+const baseUrl = z.string().transform((text, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    ctx.addIssue({ code: "custom", message: `"${text}" is not a URL` });
+    return z.NEVER;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    ctx.addIssue({ code: "custom", message: `"${text}" is not an http(s) URL` });
+    return z.NEVER;
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    ctx.addIssue({ code: "custom", message: "must be a plain URL (no credentials, query or #)" });
+    return z.NEVER;
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, "").replace(/\/api\/v1$/, "");
+});
+
+/** A Wealthfolio account id (a UUID in practice; not assumed). */
+const wfAccountId = z.string().trim().regex(/^[^\s,=]+$/, "is not a Wealthfolio account id");
+
 const EnvSchema = z.object({
   BROKER_SYNC_DATA_DIR: z.string().min(1).optional(),
   IBKR_ACCOUNT_ID_UPSTREAM: accountList.optional(),
   IBKR_ACCOUNTS: accountMap.optional(),
   PUSHGATEWAY_URL: z.url({ protocol: /^https?$/ }).optional(),
+  WF_BASE_URL: baseUrl.optional(),
+  WF_PASSWORD: z.string().optional(),
+  WF_SESSION_PATH: z.string().min(1).optional(),
+  IBKR_ACCOUNT_ID: wfAccountId.optional(),
 });
+
+/** Where and how to reach Wealthfolio; null when WF_BASE_URL is not set. */
+export interface WealthfolioConfig {
+  /** The server's root URL, without `/api/v1`. */
+  readonly baseUrl: string;
+  /** Only needed when the server requires a password (`GET /auth/status`). */
+  readonly password: string | null;
+  /** The cached session (0600), reused until it expires. */
+  readonly sessionPath: string;
+  /** `IBKR_ACCOUNT_ID`: the Wealthfolio account of IBKR accounts not in `IBKR_ACCOUNTS`. */
+  readonly defaultAccountId: string | null;
+}
 
 export interface Config {
   readonly dataDir: string;
@@ -69,6 +109,7 @@ export interface Config {
   readonly accountMap: Readonly<Record<string, string>>;
   /** Where run metrics are pushed; null: not pushed. */
   readonly pushgatewayUrl: string | null;
+  readonly wealthfolio: WealthfolioConfig | null;
 }
 
 /** A configuration value that cannot be used. */
@@ -85,6 +126,7 @@ export function loadConfig(
   env: (name: string) => string | undefined = (name) => Deno.env.get(name),
 ): Config {
   const raw = Object.fromEntries(ENV_VARS.map((name) => [name, env(name) || undefined]));
+  registerSecret(raw.WF_PASSWORD);
   const parsed = EnvSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -106,11 +148,24 @@ export function loadConfig(
     accounts = Object.keys(accountMap);
     accountsSource = "IBKR_ACCOUNTS";
   }
+  const dataDir = flags.dataDir ?? parsed.data.BROKER_SYNC_DATA_DIR ?? "./data";
+  // WF_USERNAME is read only so that the runbook's environment is accepted: Wealthfolio is
+  // single-user and logs in with a password alone.
+  const e = parsed.data;
   return {
-    dataDir: flags.dataDir ?? parsed.data.BROKER_SYNC_DATA_DIR ?? "./data",
+    dataDir,
     accounts,
     accountsSource,
     accountMap,
     pushgatewayUrl,
+    wealthfolio: e.WF_BASE_URL === undefined ? null : {
+      baseUrl: e.WF_BASE_URL,
+      password: e.WF_PASSWORD ?? null,
+      sessionPath: e.WF_SESSION_PATH ?? `${dataDir.replace(/\/+$/, "")}/${SESSION_FILE}`,
+      defaultAccountId: e.IBKR_ACCOUNT_ID ?? null,
+    },
   };
 }
+
+/** The session cache's file name inside the data dir (WF_SESSION_PATH overrides). */
+export const SESSION_FILE = "wealthfolio-session.json";

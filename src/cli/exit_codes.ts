@@ -19,6 +19,17 @@ export const EXIT = {
   JOURNAL: 6,
   /** `verify-books`: a statement's own CashReport or OpenPositions disagree with what we mapped. */
   BOOKS_DISAGREE: 7,
+  // 20–29: Wealthfolio. What was pushed before the stop is recorded; the rest stays pending.
+  /** Wealthfolio unreachable, timing out, 5xx or rate-limiting after every retry: the run stopped. */
+  WF_UNAVAILABLE: 20,
+  /** Wealthfolio refused the credentials (WF_PASSWORD), or a fresh session: nothing was pushed. */
+  WF_AUTH: 21,
+  /** A target Wealthfolio account is missing, archived or does not track transactions: nothing was written. */
+  WF_ACCOUNT: 22,
+  /** The run finished, but Wealthfolio refused some activities: they are now `failed`. */
+  WF_ROWS_REFUSED: 23,
+  /** Wealthfolio answered outside its contract (unexpected status or body): the run stopped. */
+  WF_PROTOCOL: 24,
   /** `reconcile --fail-on-drift`: IBKR and Wealthfolio disagree on a position or a cash balance (recorded in the journal). */
   DRIFT: 30,
   /** Wealthfolio's holdings were still changing at the settle deadline (still recalculating): nothing was reconciled. */

@@ -1,5 +1,10 @@
 /** Turns any error into the one line an operator reads and the exit code a CronJob sees. */
-import { InputError, NothingToReconcileError } from "../app/errors.ts";
+import {
+  InputError,
+  NothingToReconcileError,
+  RowsRefusedError,
+  UnmappedAccountError,
+} from "../app/errors.ts";
 import {
   AccountGuardError,
   FlexDocumentError,
@@ -8,6 +13,12 @@ import {
 } from "../flex/errors.ts";
 import { JournalError, JournalLockedError } from "../journal/errors.ts";
 import { HoldingsUnsettledError } from "../reconcile/settle.ts";
+import {
+  WealthfolioAccountError,
+  WealthfolioAuthError,
+  WealthfolioProtocolError,
+  WealthfolioUnavailableError,
+} from "../wealthfolio/errors.ts";
 import { ConfigError } from "./config.ts";
 import { EXIT, type ExitCode } from "./exit_codes.ts";
 
@@ -19,10 +30,23 @@ export interface Failure {
   readonly expected: boolean;
 }
 
+/** An outcome already reported on stdout that still ends the command with a code. */
+export class ExitError extends Error {
+  constructor(message: string, readonly code: ExitCode) {
+    super(message);
+    this.name = "ExitError";
+  }
+}
+
 /** Classifies an error. */
 export function classify(error: unknown): Failure {
   const message = oneLine(error instanceof Error ? error.message : String(error));
-  if (error instanceof ConfigError) return { code: EXIT.USAGE, message, expected: true };
+  if (error instanceof ExitError) return { code: error.code, message, expected: true };
+  if (error instanceof ConfigError || error instanceof UnmappedAccountError) {
+    return { code: EXIT.USAGE, message, expected: true };
+  }
+  const wealthfolio = wealthfolioCode(error);
+  if (wealthfolio !== null) return { code: wealthfolio, message, expected: true };
   if (error instanceof AccountGuardError) return { code: EXIT.ACCOUNT, message, expected: true };
   if (
     error instanceof FlexDocumentError || error instanceof FlexErrorResponse ||
@@ -39,6 +63,15 @@ export function classify(error: unknown): Failure {
     return { code: EXIT.NOTHING_TO_RECONCILE, message, expected: true };
   }
   return { code: EXIT.INTERNAL, message: `internal error: ${message}`, expected: false };
+}
+
+function wealthfolioCode(error: unknown): ExitCode | null {
+  if (error instanceof WealthfolioUnavailableError) return EXIT.WF_UNAVAILABLE;
+  if (error instanceof WealthfolioAuthError) return EXIT.WF_AUTH;
+  if (error instanceof WealthfolioAccountError) return EXIT.WF_ACCOUNT;
+  if (error instanceof RowsRefusedError) return EXIT.WF_ROWS_REFUSED;
+  if (error instanceof WealthfolioProtocolError) return EXIT.WF_PROTOCOL;
+  return null;
 }
 
 function oneLine(text: string): string {

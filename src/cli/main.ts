@@ -14,6 +14,7 @@ import { EXIT } from "./exit_codes.ts";
 import { classify } from "./failure.ts";
 import { configureLogging, type LogFormat, logger } from "./logging.ts";
 import { activityView, countsText, print, printJson, table } from "./output.ts";
+import { addImportCommand, pushAfterBackfill } from "./push_command.ts";
 
 interface GlobalOptions {
   dataDir?: string;
@@ -64,11 +65,8 @@ export async function run(args: readonly string[]): Promise<number> {
   program.command("backfill")
     .description("journal and map saved Flex statement files (a directory means its *.xml files)")
     .argument("<paths...>", "Flex XML files or directories")
-    .option(
-      "--no-push",
-      "only journal and map; do not push to Wealthfolio (the only mode until push exists)",
-    )
-    .action(async (paths, _options, command) => {
+    .option("--no-push", "only journal and map; do not push to Wealthfolio")
+    .action(async (paths, backfillOptions, command) => {
       const options = globals(command);
       const config = loadConfig(options);
       const { backfillFiles } = await import("../app/backfill.ts");
@@ -87,9 +85,16 @@ export async function run(args: readonly string[]): Promise<number> {
         onFile: (file, index, total) =>
           log.info(`${index + 1}/${total} ${file.path}: ${file.outcome}`),
       });
-      if (options.json) printJson(result);
-      else print(backfillText(result));
+      const pushed = await pushAfterBackfill(config, backfillOptions.push);
+      if (options.json) printJson({ ...result, push: pushed.report });
+      else print(backfillText(result) + pushed.text);
+      pushed.finish();
     });
+
+  addImportCommand(program, (command) => {
+    const options = globals(command);
+    return { json: options.json, config: loadConfig(options) };
+  });
 
   program.command("verify-books")
     .description(

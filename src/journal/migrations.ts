@@ -143,4 +143,32 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (run_id, account_id)
   ) WITHOUT ROWID;
   `,
+  // 4: the Wealthfolio push. Assets resolved in Wealthfolio, one row per chunk a push sent, how
+  // each pushed key got there, and which superseded rows Wealthfolio was checked not to hold.
+  `
+  CREATE TABLE wf_assets (
+    base_url TEXT NOT NULL,
+    instrument TEXT NOT NULL,
+    wf_asset_id TEXT NOT NULL,
+    quote_ccy TEXT NOT NULL,
+    instrument_type TEXT,
+    resolved_at TEXT NOT NULL,
+    PRIMARY KEY (base_url, instrument)
+  ) WITHOUT ROWID;
+  CREATE TABLE push_chunks (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('check', 'create', 'delete')),
+    wf_account_id TEXT,
+    rows INTEGER NOT NULL,
+    pushed INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    calls INTEGER NOT NULL,
+    recorded_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+  ) WITHOUT ROWID;
+  ALTER TABLE sync_records ADD COLUMN how TEXT NOT NULL DEFAULT 'created'
+    CHECK (how IN ('created', 'found'));
+  ALTER TABLE activities ADD COLUMN wf_absent_at TEXT;
+  `,
 ];

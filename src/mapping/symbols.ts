@@ -289,3 +289,20 @@ export function splitYahooSuffix(symbol: string): { ticker: string; mic: string 
   const venue = VENUES.find((v) => v.yahooSuffix === suffix);
   return venue ? { ticker: symbol.slice(0, dot), mic: venue.mic } : undefined;
 }
+
+/**
+ * The ticker without its Yahoo suffix, as Wealthfolio keys an asset together with its MIC
+ * (wealthfolio-api.md §4.10: `instrumentSymbol` `VUAG` @ `XLON`, instrument key
+ * `EQUITY:VUAG@XLON`). Only a suffix of a venue with that MIC is removed.
+ *
+ * @example bareTicker("VUAG.L", "XLON") // → "VUAG"; bareTicker("BRK-B", "XNYS") // → "BRK-B"
+ */
+export function bareTicker(symbol: string, exchangeMic: string | null): string {
+  for (const v of VENUES) {
+    if (v.mic !== exchangeMic || v.yahooSuffix === "") continue;
+    if (symbol.length > v.yahooSuffix.length && symbol.endsWith(v.yahooSuffix)) {
+      return symbol.slice(0, -v.yahooSuffix.length);
+    }
+  }
+  return symbol;
+}

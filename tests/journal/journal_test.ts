@@ -18,6 +18,7 @@ const TABLES = [
   "activities",
   "cancellations",
   "corrections",
+  "push_chunks",
   "reconciled_accounts",
   "reconciliations",
   "runs",
@@ -26,6 +27,7 @@ const TABLES = [
   "statement_periods",
   "statements",
   "sync_records",
+  "wf_assets",
 ];
 
 /** Runs `work` with a fresh temporary data dir, removed afterwards whatever happens. */
