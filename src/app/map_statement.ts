@@ -15,6 +15,7 @@ import {
 } from "../journal/cancellations.ts";
 import { insertStatementPeriod, recordStatementMapping } from "../journal/statements.ts";
 import { StatementMapper } from "../mapping/statement.ts";
+import { journalCostBasis } from "./cost_basis.ts";
 
 /** What mapping one document found. */
 export interface MappingSummary {
@@ -107,7 +108,7 @@ export class DocumentMapping {
         else this.#unchanged++;
       },
       ignored: (reason: string) => bump(this.#ignored, reason),
-    });
+    }, journalCostBasis(options.db));
     this.#reader = new FlexDocumentReader(options.origin, {
       statementStart: (info: StatementInfo) => {
         this.#guard(info);

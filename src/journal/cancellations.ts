@@ -11,7 +11,7 @@ import type { DatabaseSync } from "node:sqlite";
 import type { Cancellation } from "../domain/activity.ts";
 
 /** Legs that go with a row's own key (docs/cli.md). `:cash` is another row, not a leg. */
-export const ROW_LEGS = ["commission", "rebate", "out", "in", "tax"] as const;
+export const ROW_LEGS = ["commission", "rebate", "out", "in", "tax", "proceeds"] as const;
 
 /** The key of the row an activity key belongs to: `ibkr:U1:42:out` → `ibkr:U1:42`. */
 export function rowKeyOf(key: string): string {

@@ -112,7 +112,7 @@ Deno.test("a SUMMARY row that carries a numeric transactionID is booked under it
   assert.deepEqual(mapped.activities.map((a) => a.key), [`ibkr:${ACCOUNT}:32000010`]);
 });
 
-// ---- corporate actions and transfers -----------------------------------------------------------
+// ---- corporate actions (mapped in tests/mapping/corporate_actions_test.ts) ---------------------
 
 function corporateAction(over: Record<string, string | undefined> = {}): string {
   return element("CorporateAction", {
@@ -137,69 +137,6 @@ function corporateAction(over: Record<string, string | undefined> = {}): string 
     ...over,
   });
 }
-
-Deno.test("CorporateAction rows are skipped as needs-review:corporate-action:<type>", () => {
-  const mapped = mapSections(
-    `<CorporateActions>${corporateAction()}${
-      corporateAction({ type: "TC", transactionID: "33000002" })
-    }${corporateAction({ type: undefined, transactionID: "33000003" })}</CorporateActions>`,
-  );
-  assert.deepEqual(mapped.activities, []);
-  assert.deepEqual(mapped.skipped.map((s) => [s.key, s.reason, s.date]), [
-    [`ibkr:${ACCOUNT}:33000001`, "needs-review:corporate-action:FS", "2025-06-05"],
-    [`ibkr:${ACCOUNT}:33000002`, "needs-review:corporate-action:TC", "2025-06-05"],
-    [`ibkr:${ACCOUNT}:33000003`, "needs-review:corporate-action:none", "2025-06-05"],
-  ]);
-  assert.equal(mapped.skipped[0].summary.symbol, "AMZN");
-  assert.equal(mapped.skipped[0].summary.quantity, "54.25");
-});
-
-Deno.test("a cancelled CorporateAction (code Ca) is skipped as needs-review:corporate-action-cancelled", () => {
-  const mapped = mapSections(
-    `<CorporateActions>${corporateAction({ code: "Ca" })}</CorporateActions>`,
-  );
-  assert.deepEqual(mapped.skipped.map((s) => s.reason), [
-    "needs-review:corporate-action-cancelled",
-  ]);
-});
-
-Deno.test("a Transfer row is skipped as not-yet-mapped:transfer:<type>", () => {
-  const transfer = (over: Record<string, string | undefined>) =>
-    element("Transfer", {
-      accountId: ACCOUNT,
-      currency: "USD",
-      assetCategory: "STK",
-      symbol: "AAPL",
-      conid: "265598",
-      date: "20250303",
-      dateTime: "20250303;101500",
-      reportDate: "20250303",
-      type: "ACATS",
-      direction: "IN",
-      quantity: "10",
-      positionAmount: "2400",
-      transactionID: "34000001",
-      levelOfDetail: "TRANSFER",
-      ...over,
-    });
-  const mapped = mapSections(
-    `<Transfers>${transfer({})}${
-      transfer({
-        type: "INTERNAL",
-        assetCategory: "CASH",
-        symbol: "--",
-        quantity: "0",
-        cashTransfer: "-500",
-        transactionID: "34000002",
-      })
-    }</Transfers>`,
-  );
-  assert.deepEqual(mapped.activities, []);
-  assert.deepEqual(mapped.skipped.map((s) => [s.key, s.reason, s.date]), [
-    [`ibkr:${ACCOUNT}:34000001`, "not-yet-mapped:transfer:ACATS", "2025-03-03"],
-    [`ibkr:${ACCOUNT}:34000002`, "not-yet-mapped:transfer:INTERNAL", "2025-03-03"],
-  ]);
-});
 
 // ---- reference rows and statements -------------------------------------------------------------
 
