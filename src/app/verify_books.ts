@@ -156,6 +156,10 @@ class BooksCollector {
           if (instrument && position && (seen === undefined || date < seen)) {
             this.#prior.set(instrument, position);
             this.#priorDates.set(instrument, date);
+            // A position gone by the end is named by its prior row (OpenPositions has none).
+            if (!this.#symbols.has(instrument)) {
+              this.#symbols.set(instrument, row.text("symbol") ?? instrument);
+            }
           }
         } else if (row.tag === "AccountInformation") {
           this.#dateOpened = row.date("dateOpened");

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   ACCOUNT,
   cash,
+  corporateAction,
   dividend,
   element,
   flexDocument,
@@ -111,32 +112,6 @@ Deno.test("a SUMMARY row that carries a numeric transactionID is booked under it
   const mapped = mapCashRows(summaryDividend({ transactionID: "32000010" }));
   assert.deepEqual(mapped.activities.map((a) => a.key), [`ibkr:${ACCOUNT}:32000010`]);
 });
-
-// ---- corporate actions (mapped in tests/mapping/corporate_actions_test.ts) ---------------------
-
-function corporateAction(over: Record<string, string | undefined> = {}): string {
-  return element("CorporateAction", {
-    accountId: ACCOUNT,
-    currency: "USD",
-    assetCategory: "STK",
-    symbol: "AMZN",
-    description: "AMZN(US0231351067) SPLIT 5 FOR 4 (AMZN, AMAZON.COM INC, US0231351067)",
-    conid: "3691937",
-    isin: "US0231351067",
-    listingExchange: "NASDAQ",
-    reportDate: "20250606",
-    dateTime: "20250605;202500",
-    quantity: "54.25",
-    proceeds: "0",
-    value: "0",
-    type: "FS",
-    transactionID: "33000001",
-    actionID: "142000001",
-    code: "",
-    levelOfDetail: "DETAIL",
-    ...over,
-  });
-}
 
 // ---- reference rows and statements -------------------------------------------------------------
 
