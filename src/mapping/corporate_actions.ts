@@ -226,7 +226,7 @@ class GroupMapper {
   constructor(group: ActionGroup, costBasis: CostBasisSource) {
     this.#group = group;
     const first = group.legs[0].row;
-    this.#timestamp = activityTimestamp(group.date, first.dateTime("dateTime"));
+    this.#timestamp = beforeSameInstant(activityTimestamp(group.date, first.dateTime("dateTime")));
     this.#legs = group.legs.map((held) => {
       const conid = held.row.text("conid");
       return {
@@ -511,6 +511,16 @@ function allocate(carried: Cost | null, ins: readonly Leg[]): Map<Leg, Decimal |
     }
   });
   return result;
+}
+
+/**
+ * One second earlier, within the day. IBKR stamps the sale of an action's fractional entitlements
+ * (`FracShare`) with the action's own time (20:25 ET in jal's samples); Wealthfolio applies
+ * activities in time order, and the split must come before the sale of its fraction.
+ */
+function beforeSameInstant(timestamp: string): string {
+  if (timestamp.endsWith("T00:00:00Z")) return timestamp;
+  return new Date(Date.parse(timestamp) - 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /**

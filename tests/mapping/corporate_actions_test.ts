@@ -102,8 +102,9 @@ Deno.test("a forward split (one row, same ISIN) is a SPLIT whose amount is IBKR'
       null,
       "USD",
       `ibkr:${ACCOUNT}:corporate-action:142000001`,
-      // Stamped 20:25 ET: kept on IBKR's business date.
-      "2025-06-05T23:59:59Z",
+      // Stamped 20:25 ET: kept on IBKR's business date, a second before anything else IBKR
+      // stamps 20:25 that day.
+      "2025-06-05T23:59:58Z",
     ]],
   );
   assert.deepEqual(mapped.skipped, []);
@@ -136,6 +137,27 @@ Deno.test("a split ratio with no exact decimal (4 FOR 3) is never rounded: the a
     [["TRANSFER_IN", "10", "0", null]],
   );
   assert.match(mapped.activities[0].notes ?? "", /zero cost/);
+});
+
+Deno.test("a split comes before the sale of its fractional entitlement, which IBKR stamps with the same time", () => {
+  const mapped = mapSections(
+    `<Trades>${
+      trade({
+        symbol: "AMZN",
+        conid: "3691937",
+        transactionType: "FracShare",
+        tradeID: "",
+        quantity: "-0.25",
+        tradePrice: "180",
+        proceeds: "45",
+        tradeDate: "20250605",
+        dateTime: "20250605;202500",
+      })
+    }</Trades>` + actions(corporateAction()),
+  );
+  const [sale, split] = mapped.activities;
+  assert.deepEqual([sale.activityType, split.activityType], ["SELL", "SPLIT"]);
+  assert.ok(split.date < sale.date, `${split.date} before ${sale.date}`);
 });
 
 Deno.test("splitRatio reads N FOR M as N/M, and refuses a ratio without an exact decimal", () => {
