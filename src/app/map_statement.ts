@@ -77,6 +77,7 @@ export class DocumentMapping {
       MAPPING_VERSION,
       options.now,
     );
+    const costBasis = journalCostBasis(options.db);
     const mapper = new StatementMapper({
       outcome: (outcome: RowOutcome) => {
         if (outcome.cancels) {
@@ -90,6 +91,7 @@ export class DocumentMapping {
         }
         if (outcome.kind === "skipped") {
           if (writer.skipped(outcome.skipped)) {
+            costBasis.removed(outcome.skipped.key);
             bump(this.#skipped, outcome.skipped.reason);
             this.#skippedRows++;
           } else {
@@ -100,6 +102,7 @@ export class DocumentMapping {
         let changed = false;
         for (const activity of outcome.activities) {
           if (writer.activity(activity)) {
+            costBasis.written(activity);
             bump(this.#journaled, activity.activityType);
             changed = true;
           }
@@ -108,7 +111,7 @@ export class DocumentMapping {
         else this.#unchanged++;
       },
       ignored: (reason: string) => bump(this.#ignored, reason),
-    }, journalCostBasis(options.db));
+    }, costBasis);
     this.#reader = new FlexDocumentReader(options.origin, {
       statementStart: (info: StatementInfo) => {
         this.#guard(info);

@@ -1,40 +1,33 @@
-/** The journal's record of one instrument's position: the activities that moved it, oldest first. */
+/** The journal's record of instruments' positions: the activities that moved them, oldest first. */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Activity } from "../domain/activity.ts";
 import { fromPayload } from "../domain/payload.ts";
 
-/** Which activities to read. */
-export interface InstrumentQuery {
-  readonly account: string;
-  readonly conid: string;
-  /** Business dates up to this one (`YYYY-MM-DD`)… */
-  readonly through: string;
-  /** …including that day, or not. */
-  readonly inclusive: boolean;
+/** The states whose activities stand (not superseded, not skipped). */
+const STANDING = "state IN ('pending', 'pushed', 'failed')";
+/** The activity types that change a quantity. */
+const MOVING = "activity_type IN ('BUY', 'SELL', 'TRANSFER_IN', 'TRANSFER_OUT', 'SPLIT')";
+
+/** Whether an activity is one the position reads count (a security activity that moves it). */
+export function movesPosition(a: Activity): boolean {
+  return a.symbol !== null && a.conid !== null &&
+    ["BUY", "SELL", "TRANSFER_IN", "TRANSFER_OUT", "SPLIT"].includes(a.activityType);
 }
 
 /**
- * Reads the activities that change a position, as mapped (pending, pushed or failed: not
- * superseded, not skipped), oldest first by their timestamp, then key.
+ * Reads the standing activities that change the positions of some conids, in every account,
+ * oldest first by timestamp, then key. One pass over the table, whatever the number of conids:
+ * the conid lives in the payload, and an index on it would slow every import for the sake of
+ * the few statements with corporate actions (docs/benchmarks.md).
  */
-export class InstrumentActivities {
-  readonly #inclusive: StatementSync;
-  readonly #exclusive: StatementSync;
-
-  constructor(db: DatabaseSync) {
-    const sql = (op: string) =>
-      `SELECT payload FROM activities
-       WHERE account_id = ? AND state IN ('pending', 'pushed', 'failed') AND symbol IS NOT NULL
-         AND activity_type IN ('BUY', 'SELL', 'TRANSFER_IN', 'TRANSFER_OUT', 'SPLIT')
-         AND business_date ${op} ? AND json_extract(payload, '$.conid') = ?
-       ORDER BY json_extract(payload, '$.date'), key`;
-    this.#inclusive = db.prepare(sql("<="));
-    this.#exclusive = db.prepare(sql("<"));
-  }
-
-  list(q: InstrumentQuery): Activity[] {
-    const statement = q.inclusive ? this.#inclusive : this.#exclusive;
-    return (statement.all(q.account, q.through, q.conid) as { payload: string }[])
-      .map((r) => fromPayload(JSON.parse(r.payload)));
-  }
+export function activitiesOfConids(db: DatabaseSync, conids: readonly string[]): Activity[] {
+  if (conids.length === 0) return [];
+  const statement: StatementSync = db.prepare(
+    `SELECT payload FROM activities
+     WHERE ${STANDING} AND symbol IS NOT NULL AND ${MOVING}
+       AND json_extract(payload, '$.conid') IN (${conids.map(() => "?").join(", ")})
+     ORDER BY json_extract(payload, '$.date'), key`,
+  );
+  return (statement.all(...conids) as { payload: string }[])
+    .map((r) => fromPayload(JSON.parse(r.payload)));
 }

@@ -46,10 +46,21 @@ export interface PositionQuery {
   readonly excludeGroup?: string | null;
 }
 
+/** An account's instrument, for `prefetch`. */
+export interface InstrumentRef {
+  readonly account: string;
+  readonly conid: string;
+}
+
 /** A read-only view of the positions booked so far. */
 export interface CostBasisSource {
   /** The position, or null when nothing has been booked for the instrument. */
   position(query: PositionQuery): HeldPosition | null;
+  /**
+   * A hint before a batch of lookups: these instruments will be asked about, so a source that
+   * reads storage can read them all at once.
+   */
+  prefetch?(instruments: readonly InstrumentRef[]): void;
 }
 
 /** For callers that have no booked history (a bare file, a unit test): nothing is known. */

@@ -17,7 +17,7 @@ import {
   mapActionCancel,
   mapActionGroup,
 } from "./corporate_actions.ts";
-import type { CostBasisSource } from "./cost_basis.ts";
+import type { CostBasisSource, InstrumentRef } from "./cost_basis.ts";
 import type { CompositeKeys } from "./keys.ts";
 import { mapTransfer, transferDate, type TransferRow } from "./transfers.ts";
 
@@ -83,6 +83,7 @@ export class PositionMoves {
       else booked.push(a);
     }
 
+    costBasis.prefetch?.(instruments(booked.map((a) => a.row), transfers.map((t) => t.row)));
     const orderOf = new Map(booked.map((a) => [a.row, a.order]));
     const moves: Move[] = [];
     const cancels = booked.filter((a) => isActionCancel(a.row));
@@ -116,4 +117,20 @@ export class PositionMoves {
     moves.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : a.order - b.order));
     for (const move of moves) move.map();
   }
+}
+
+/** The positions the held rows will look up: their own, and an INTERNAL transfer's other account. */
+function instruments(
+  actions: readonly CorporateActionRow[],
+  transfers: readonly TransferRow[],
+): InstrumentRef[] {
+  const refs: InstrumentRef[] = [];
+  for (const row of [...actions, ...transfers]) {
+    const conid = row.text("conid");
+    if (!conid) continue;
+    refs.push({ account: row.context.accountId, conid });
+    const other = row.tag === "Transfer" ? row.text("account") : null;
+    if (other) refs.push({ account: other, conid });
+  }
+  return refs;
 }

@@ -97,3 +97,16 @@ Deno.test("superseded and skipped rows, and the action's own earlier legs, do no
     assert.equal(held.quantity.toFixed(), "10");
     assert.equal(journalCostBasis(db).position(QUERY)!.quantity.toFixed(), "0");
   }));
+
+Deno.test("once read, the source follows what the document writes: a new activity counts, a key that became a skip does not", () =>
+  withJournal((db, w) => {
+    w.activity(security("1", "BUY", "2025-01-10", "10"));
+    const source = journalCostBasis(db);
+    source.prefetch([{ account: "U1", conid: "100001" }]);
+    const later = security("2", "BUY", "2025-02-10", "5");
+    w.activity(later);
+    source.written(later);
+    assert.equal(source.position(QUERY)!.quantity.toFixed(), "15");
+    source.removed("ibkr:U1:1");
+    assert.equal(source.position(QUERY)!.quantity.toFixed(), "5");
+  }));
