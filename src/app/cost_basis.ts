@@ -51,6 +51,7 @@ export class JournalCostBasis implements CostBasisSource {
     return heldPosition(list.filter((a) => {
       const day = a.date.slice(0, 10);
       return (q.inclusive ? day <= q.through : day < q.through) &&
+        (q.before === undefined || a.date < q.before) &&
         (!q.excludeGroup || a.groupKey !== q.excludeGroup);
     }));
   }

@@ -239,6 +239,8 @@ class GroupMapper {
             conid,
             through: group.date,
             inclusive: true,
+            // What the action finds, not the sale of its fraction IBKR stamps with its own time.
+            before: this.#timestamp.endsWith("T00:00:00Z") ? undefined : this.#timestamp,
             excludeGroup: group.groupKey,
           })
           : null,

@@ -42,6 +42,8 @@ export interface PositionQuery {
   readonly through: string;
   /** …including the day itself (a corporate action is stamped after the close), or not. */
   readonly inclusive: boolean;
+  /** When given, only activities stamped before this instant (RFC3339) of that day count. */
+  readonly before?: string;
   /** Activities of this group are left out: the action being mapped, if mapped before. */
   readonly excludeGroup?: string | null;
 }

@@ -255,6 +255,7 @@ export function costBasisOf(activities: readonly ActivityPayload[]): CostBasisSo
           .filter((a) =>
             a.account === q.account && a.conid === q.conid && a.symbol !== null &&
             (q.inclusive ? a.date.slice(0, 10) <= q.through : a.date.slice(0, 10) < q.through) &&
+            (q.before === undefined || a.date < q.before) &&
             (!q.excludeGroup || a.groupKey !== q.excludeGroup)
           )
           .sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0))

@@ -127,6 +127,32 @@ Deno.test("a forward split is checked against the position the journal holds: 21
   );
 });
 
+Deno.test("the position a split is checked against leaves out the sale of its fraction, which IBKR stamps with the split's own time", () => {
+  const amzn = { symbol: "AMZN", conid: "3691937", isin: "US0231351067" };
+  const journal = holding(
+    buy(amzn, "1", "101", "180"),
+    trade({
+      ...amzn,
+      transactionID: "2",
+      transactionType: "FracShare",
+      tradeID: "",
+      quantity: "-0.5",
+      tradePrice: "150",
+      tradeDate: "20250605",
+      dateTime: "20250605;202500",
+    }),
+  );
+  // 3 FOR 2 on 101 shares adds 50.5; IBKR sells the half share the same evening.
+  const mapped = mapSectionsWith(
+    actions(corporateAction({
+      description: "AMZN(US0231351067) SPLIT 3 FOR 2 (AMZN, AMAZON.COM INC, US0231351067)",
+      quantity: "50.5",
+    })),
+    journal,
+  );
+  assert.deepEqual(mapped.activities.map((a) => [a.activityType, a.amount]), [["SPLIT", "1.5"]]);
+});
+
 Deno.test("a split ratio with no exact decimal (4 FOR 3) is never rounded: the added shares come in at zero cost", () => {
   const mapped = mapSections(actions(corporateAction({
     description: "AMZN(US0231351067) SPLIT 4 FOR 3 (AMZN, AMAZON.COM INC, US0231351067)",
