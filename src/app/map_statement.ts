@@ -17,6 +17,7 @@ import { insertStatementPeriod, recordStatementMapping } from "../journal/statem
 import { StatementMapper } from "../mapping/statement.ts";
 import { cancelledTradeFee } from "../mapping/trades.ts";
 import { fromPayload } from "../domain/payload.ts";
+import { journalCostBasis } from "./cost_basis.ts";
 
 /** What mapping one document found. */
 export interface MappingSummary {
@@ -80,6 +81,7 @@ export class DocumentMapping {
       options.now,
     );
     this.#writer = writer;
+    const costBasis = journalCostBasis(options.db);
     const mapper = new StatementMapper({
       outcome: (outcome: RowOutcome) => {
         if (outcome.cancels) {
@@ -93,6 +95,7 @@ export class DocumentMapping {
         }
         if (outcome.kind === "skipped") {
           if (writer.skipped(outcome.skipped)) {
+            costBasis.removed(outcome.skipped.key);
             bump(this.#skipped, outcome.skipped.reason);
             this.#skippedRows++;
           } else {
@@ -103,6 +106,7 @@ export class DocumentMapping {
         let changed = false;
         for (const activity of outcome.activities) {
           if (writer.activity(activity)) {
+            costBasis.written(activity);
             bump(this.#journaled, activity.activityType);
             changed = true;
           }
@@ -111,7 +115,7 @@ export class DocumentMapping {
         else this.#unchanged++;
       },
       ignored: (reason: string) => bump(this.#ignored, reason),
-    });
+    }, costBasis);
     this.#reader = new FlexDocumentReader(options.origin, {
       statementStart: (info: StatementInfo) => {
         this.#guard(info);

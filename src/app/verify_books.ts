@@ -18,6 +18,8 @@ import {
   type CashReportRow,
   type CurrencyBooks,
   type PositionBooks,
+  positionChanges,
+  type PositionEvent,
 } from "../books/verify.ts";
 import { type Activity, type Cancellation, costsSurvive } from "../domain/activity.ts";
 import { fromPayload } from "../domain/payload.ts";
@@ -26,6 +28,8 @@ import { isCostLeg, ROW_LEGS, rowKeyOf } from "../journal/cancellations.ts";
 import { journalExists, journalPath, openJournal } from "../journal/db.ts";
 import { statementBytes } from "../journal/statements.ts";
 import { StatementMapper } from "../mapping/statement.ts";
+import { NO_COST_BASIS } from "../mapping/cost_basis.ts";
+import { journalCostBasis } from "./cost_basis.ts";
 import { forEachChunk, statementFiles } from "./files.ts";
 
 /**
@@ -151,7 +155,7 @@ class BooksCollector {
         }
       },
       ignored: () => {},
-    });
+    }, db ? journalCostBasis(db) : NO_COST_BASIS);
     this.reader = new FlexDocumentReader(origin, {
       statementStart: (info) => {
         this.#reset();
@@ -185,6 +189,10 @@ class BooksCollector {
           if (instrument && position && (seen === undefined || date < seen)) {
             this.#prior.set(instrument, position);
             this.#priorDates.set(instrument, date);
+            // A position gone by the end is named by its prior row (OpenPositions has none).
+            if (!this.#symbols.has(instrument)) {
+              this.#symbols.set(instrument, row.text("symbol") ?? instrument);
+            }
           }
         } else if (row.tag === "AccountInformation") {
           this.#dateOpened = row.date("dateOpened");
@@ -217,13 +225,14 @@ class BooksCollector {
 
   #finish(info: StatementInfo): StatementBooks {
     const effects: CashEffect[] = this.#booked.flatMap((b) => cashEffects(b.activity, b.category));
-    const changes = new Map<string, Decimal>();
+    const events: PositionEvent[] = [];
     const move = (a: Activity, sign: 1 | -1) => {
-      const delta = quantityChange(a);
-      if (delta === null) return;
-      const instrument = a.conid ?? a.symbol ?? "?";
-      changes.set(instrument, (changes.get(instrument) ?? new Decimal(0)).plus(delta.times(sign)));
-      if (a.symbol && !this.#symbols.has(instrument)) this.#symbols.set(instrument, a.symbol);
+      const event = positionEvent(a, sign);
+      if (event === null) return;
+      events.push(event);
+      if (a.symbol && !this.#symbols.has(event.instrument)) {
+        this.#symbols.set(event.instrument, a.symbol);
+      }
     };
     for (const b of this.#booked) move(b.activity, 1);
 
@@ -270,7 +279,12 @@ class BooksCollector {
       : {
         checked: true,
         why: "",
-        rows: balancePositions(this.#prior, changes, this.#open, this.#symbols),
+        rows: balancePositions(
+          this.#prior,
+          positionChanges(this.#prior, events),
+          this.#open,
+          this.#symbols,
+        ),
       };
     const outcome: BooksOutcome = cash === null && !positions.checked
       ? "not-checked"
@@ -331,16 +345,32 @@ class BooksCollector {
   }
 }
 
-/** How an activity changes its instrument's quantity; null for cash. */
-function quantityChange(a: Activity): Decimal | null {
-  if (!a.symbol || a.quantity === null) return null;
+/**
+ * How an activity changes its instrument's quantity, the way Wealthfolio applies it; `sign` −1
+ * undoes it (a cancelled original). Null for cash.
+ */
+function positionEvent(a: Activity, sign: 1 | -1): PositionEvent | null {
+  if (!a.symbol) return null;
+  const instrument = a.conid ?? a.symbol;
+  const at = (delta: Decimal): PositionEvent => ({
+    instrument,
+    date: a.date,
+    delta: sign === 1 ? delta : delta.negated(),
+  });
   switch (a.activityType) {
     case "BUY":
     case "TRANSFER_IN":
-      return a.quantity;
+      return a.quantity === null ? null : at(a.quantity);
     case "SELL":
     case "TRANSFER_OUT":
-      return a.quantity.negated();
+      return a.quantity === null ? null : at(a.quantity.negated());
+    case "SPLIT":
+      if (a.amount === null || a.amount.isZero()) return null;
+      return {
+        instrument,
+        date: a.date,
+        ratio: sign === 1 ? a.amount : new Decimal(1).dividedBy(a.amount),
+      };
     default:
       return null;
   }

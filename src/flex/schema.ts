@@ -157,7 +157,7 @@ export const CASH_REPORT_CURRENCY = shape({
 export const CORPORATE_ACTION = shape({
   tag: "CorporateAction",
   section: "CorporateActions",
-  decimals: ["quantity", "proceeds", "amount", "value", "multiplier", "fxRateToBase"],
+  decimals: ["quantity", "proceeds", "amount", "value", "costBasis", "multiplier", "fxRateToBase"],
   dates: ["reportDate"],
   dateTimes: ["dateTime"],
   texts: [...INSTRUMENT, "type", "actionDescription", "actionID", "code"],

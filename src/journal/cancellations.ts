@@ -14,10 +14,10 @@ import { type Cancellation, costsSurvive } from "../domain/activity.ts";
 import type { ActivityPayload } from "../domain/payload.ts";
 
 /** Legs that go with a row's own key (docs/cli.md). `:cash` is another row, not a leg. */
-export const ROW_LEGS = ["commission", "rebate", "out", "in", "tax", "fee"] as const;
+export const ROW_LEGS = ["commission", "rebate", "out", "in", "tax", "fee", "proceeds"] as const;
 
 /** The legs that are a row's costs: they stand when a trade is cancelled (costsSurvive). */
-export const COST_LEGS: readonly string[] = ["commission", "rebate", "tax", "fee"];
+export const COST_LEGS: readonly string[] = ["commission", "rebate", "tax", "fee", "proceeds"];
 
 /** Whether a key is a cost leg of its row: `ibkr:U1:42:commission` → true. */
 export function isCostLeg(key: string): boolean {

@@ -21,10 +21,15 @@ import {
 const SAMPLES = "../shared/flex-samples";
 
 /** Ignores that stand for a row on purpose (the row is a duplicate of another one). */
-const ROW_IGNORES = ["cash-summary-duplicate", "cash-summary-beside-detail"] as const;
+const ROW_IGNORES = [
+  "cash-summary-duplicate",
+  "cash-summary-beside-detail",
+  "corporate-action-summary-duplicate",
+  "corporate-action-summary-beside-detail",
+] as const;
 
-/** Legs one row's activities carry beside its key (docs/cli.md: commission, rebate, FX out/in/tax). */
-const LEG_KEY = /:(?:commission|rebate|out|in|tax|fee)$/;
+/** Legs one row's activities carry beside its key (docs/cli.md: commission, rebate, FX out/in/tax, fee, proceeds). */
+const LEG_KEY = /:(?:commission|rebate|out|in|tax|fee|proceeds)$/;
 const FX_PAIR = /^[A-Z]{3}\.[A-Z]{3}$/;
 
 function sampleFiles(): string[] {
