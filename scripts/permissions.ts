@@ -10,6 +10,9 @@ export const PERMISSION_FLAGS: readonly string[] = [
   // Statement files anywhere the operator names them; the journal under the data dir.
   "--allow-read",
   "--allow-write",
+  // The Flex Web Service (and, later, Wealthfolio): hosts come from configuration
+  // (IBKR_FLEX_BASE_URL, default IBKR's), so the permission cannot name them in advance.
+  "--allow-net",
   // Only the variables broker-sync documents.
   `--allow-env=${ENV_VARS.join(",")}`,
 ];

@@ -7,3 +7,11 @@ export class InputError extends Error {
     this.name = "InputError";
   }
 }
+
+/** A combination of flags or arguments that cannot work (exit 2, like a bad flag). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}

@@ -144,6 +144,7 @@ export class FlexServiceClient {
   readonly #settings: FlexServiceSettings;
   readonly #deps: FlexClientDeps;
   readonly #schedule: FlexSchedule;
+  #callsMade = 0;
 
   constructor(
     settings: FlexServiceSettings,
@@ -153,6 +154,11 @@ export class FlexServiceClient {
     this.#settings = settings;
     this.#deps = deps;
     this.#schedule = schedule;
+  }
+
+  /** HTTP calls this client has made, failed ones included. */
+  get callsMade(): number {
+    return this.#callsMade;
   }
 
   /** Fetches the statement of `window`, or throws a typed error saying why not. */
@@ -202,6 +208,7 @@ export class FlexServiceClient {
   /** One SendRequest, no retry: what IBKR says about the token (nothing is fetched). */
   async checkToken(window: FlexWindow): Promise<TokenCheck> {
     await this.#deps.limiter.acquire(this.#settings.token);
+    this.#callsMade++;
     const url = this.#sendRequestUrl(window);
     this.#event({ kind: "call", endpoint: "SendRequest", url: printableUrl(url) });
     let answer: ServiceAnswer;
@@ -339,6 +346,7 @@ export class FlexServiceClient {
       if (allowedAt > attempt.deadline) this.#giveUp(endpoint, attempt);
       await this.#deps.limiter.acquire(this.#settings.token);
       attempt.calls++;
+      this.#callsMade++;
       this.#event({ kind: "call", endpoint, url: printableUrl(url) });
       let transient: string;
       try {
