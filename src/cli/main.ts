@@ -10,6 +10,7 @@ import type { FlexWindowsResult } from "../app/flex_windows.ts";
 import type { StatusReport } from "../app/status.ts";
 import type { BooksReport } from "../app/verify_books.ts";
 import { ACTIVITY_STATES, ACTIVITY_TYPES, type ActivityState } from "../domain/activity.ts";
+import { isIsoDate } from "../flex/windows.ts";
 import { VERSION } from "../version.ts";
 import { loadConfig } from "./config.ts";
 import { EXIT } from "./exit_codes.ts";
@@ -273,9 +274,7 @@ function writeErr(text: string): void {
 }
 
 function isoDateArg(value: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) {
-    throw new InvalidArgumentError(`"${value}" is not YYYY-MM-DD`);
-  }
+  if (!isIsoDate(value)) throw new InvalidArgumentError(`"${value}" is not a YYYY-MM-DD date`);
   return value;
 }
 

@@ -22,9 +22,14 @@ export const systemClock: Clock = {
 export interface RateLimit {
   readonly minIntervalMs: number;
   readonly perMinute: number;
+  /**
+   * Added to both limits. IBKR counts a call when it arrives, we when we send it: a call that
+   * travels faster than the one before it (a reused connection) would otherwise arrive early.
+   */
+  readonly marginMs: number;
 }
 
-export const IBKR_RATE_LIMIT: RateLimit = { minIntervalMs: 1000, perMinute: 10 };
+export const IBKR_RATE_LIMIT: RateLimit = { minIntervalMs: 1000, perMinute: 10, marginMs: 250 };
 
 const MINUTE_MS = 60_000;
 
@@ -35,7 +40,7 @@ const MINUTE_MS = 60_000;
  * @example
  * const limiter = new TokenRateLimiter(clock);
  * await limiter.acquire(token); // returns at once
- * await limiter.acquire(token); // returns after 1 s of clock time
+ * await limiter.acquire(token); // returns after 1.25 s of clock time (1 s + the margin)
  */
 export class TokenRateLimiter {
   readonly #calls = new Map<string, number[]>();
@@ -48,10 +53,11 @@ export class TokenRateLimiter {
     const recent = this.#recent(token, now);
     let at = now;
     const last = recent.at(-1);
-    if (last !== undefined) at = Math.max(at, last + this.limit.minIntervalMs);
+    const margin = this.limit.marginMs;
+    if (last !== undefined) at = Math.max(at, last + this.limit.minIntervalMs + margin);
     if (recent.length >= this.limit.perMinute) {
       // The call that must leave the minute before another may enter.
-      at = Math.max(at, recent[recent.length - this.limit.perMinute] + MINUTE_MS);
+      at = Math.max(at, recent[recent.length - this.limit.perMinute] + MINUTE_MS + margin);
     }
     return at;
   }
@@ -66,7 +72,9 @@ export class TokenRateLimiter {
   }
 
   #recent(token: string, now: number): number[] {
-    const kept = (this.#calls.get(token) ?? []).filter((t) => now - t < MINUTE_MS);
+    const kept = (this.#calls.get(token) ?? []).filter((t) =>
+      now - t < MINUTE_MS + this.limit.marginMs
+    );
     this.#calls.set(token, kept);
     return kept;
   }

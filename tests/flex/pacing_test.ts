@@ -10,7 +10,7 @@ import { FLEX_CODES, flexCodeRule, isRetryable } from "../../src/flex/service_co
 import { FLEX_ERROR_MESSAGES } from "../standins/flex_service.ts";
 import { VirtualClock } from "./_virtual_clock.ts";
 
-Deno.test("rate limiter: calls at once are spaced 1 s apart", async () => {
+Deno.test("rate limiter: calls at once are spaced 1 s apart, plus a 250 ms margin", async () => {
   const clock = new VirtualClock(0);
   const limiter = new TokenRateLimiter(clock);
   const at: number[] = [];
@@ -18,10 +18,10 @@ Deno.test("rate limiter: calls at once are spaced 1 s apart", async () => {
     await limiter.acquire("t");
     at.push(clock.now());
   }
-  assert.deepEqual(at, [0, 1000, 2000]);
+  assert.deepEqual(at, [0, 1250, 2500]);
 });
 
-Deno.test("rate limiter: the 11th call in a minute waits until the first leaves the minute", async () => {
+Deno.test("rate limiter: the 11th call in a minute waits until the first has left the minute", async () => {
   const clock = new VirtualClock(0);
   const limiter = new TokenRateLimiter(clock);
   const at: number[] = [];
@@ -29,7 +29,10 @@ Deno.test("rate limiter: the 11th call in a minute waits until the first leaves 
     await limiter.acquire("t");
     at.push(clock.now());
   }
-  assert.deepEqual(at, [0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 60_000, 61_000]);
+  assert.deepEqual(
+    at,
+    [0, 1250, 2500, 3750, 5000, 6250, 7500, 8750, 10_000, 11_250, 60_250, 61_500],
+  );
 });
 
 Deno.test("rate limiter: time spent elsewhere counts, and each token has its own budget", async () => {
@@ -39,7 +42,7 @@ Deno.test("rate limiter: time spent elsewhere counts, and each token has its own
   await clock.sleep(5000);
   assert.equal(await limiter.acquire("a"), 0, "5 s later no wait is needed");
   assert.equal(await limiter.acquire("b"), 0, "another token is not held back by a's calls");
-  assert.equal(await limiter.acquire("a"), 1000);
+  assert.equal(await limiter.acquire("a"), 1250);
 });
 
 Deno.test("backoff doubles from 5 s to a 30 s cap; jitter stays within ±20 %", () => {
