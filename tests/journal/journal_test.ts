@@ -18,6 +18,7 @@ const TABLES = [
   "activities",
   "cancellations",
   "corrections",
+  "fetch_windows",
   "reconciliations",
   "runs",
   "statement_chunks",
