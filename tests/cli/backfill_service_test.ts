@@ -14,9 +14,11 @@ import {
   runFlexCli,
   sampleFlex,
   shiftDays,
+  TOKEN,
   windowRows,
 } from "./_flex.ts";
-import { FIXTURE, parseJson, showRun, tempDataDir } from "./run_cli.ts";
+import { ENTRY_POINT, PERMISSION_FLAGS } from "../../scripts/permissions.ts";
+import { type CliResult, FIXTURE, parseJson, showRun, tempDataDir } from "./run_cli.ts";
 
 type BackfillJson = BackfillResult & { service: FlexWindowsResult | null };
 
@@ -193,4 +195,57 @@ Deno.test("backfill --from refuses a bad Flex setting before any file is journal
   assert.match(r.stderr, /no Flex token/);
   const { exists, journalFile } = await import("./run_cli.ts");
   assert.equal(await exists(journalFile(dataDir)), false);
+});
+
+/** Runs the CLI under a pseudo-terminal (util-linux `script`), stdout and stderr merged. */
+async function runOnTerminal(args: string[], env: Record<string, string>): Promise<CliResult> {
+  const quoted = [Deno.execPath(), "run", ...PERMISSION_FLAGS, ENTRY_POINT, ...args]
+    .map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+  const out = await new Deno.Command("script", {
+    args: ["-qec", quoted, "/dev/null"],
+    clearEnv: true,
+    env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+const hasScript = new Deno.Command("sh", { args: ["-c", "command -v script"] }).outputSync()
+  .success;
+
+Deno.test({
+  name:
+    "on a terminal backfill --from shows a progress bar (and no per-window log lines); --json none",
+  ignore: !hasScript,
+  fn: async () => {
+    const flex = await sampleFlex();
+    try {
+      const dataDir = await tempDataDir();
+      const args = [
+        "--data-dir",
+        dataDir,
+        "backfill",
+        "--from",
+        "2023-01-01",
+        "--to",
+        "2025-06-30",
+      ];
+      const r = await runOnTerminal(args, flexEnv(flex));
+      assert.equal(r.code, 0, showRun(r));
+      assert.match(r.stdout, /windows █+░* 1\/3 2023-01-01\.\.2023-12-31/);
+      assert.match(r.stdout, /windows █{40} 3\/3 2024-12-31\.\.2025-06-30/);
+      assert.doesNotMatch(r.stdout, /3\/3 2024-12-31\.\.2025-06-30: journaled/);
+      assert.ok(!r.stdout.includes(TOKEN));
+      // A fresh journal, so the JSON run does fetch three windows too.
+      const jsonArgs = ["--json", ...args.slice(0, 1), await tempDataDir(), ...args.slice(2)];
+      const json = await runOnTerminal(jsonArgs, flexEnv(flex));
+      assert.equal(json.code, 0, showRun(json));
+      assert.equal(requestedWindows(flex).length, 6);
+      assert.doesNotMatch(json.stdout, /[█░]/);
+    } finally {
+      await flex.close();
+    }
+  },
 });
