@@ -39,3 +39,11 @@ export class RowsRefusedError extends Error {
     this.name = "RowsRefusedError";
   }
 }
+
+/** A combination of flags or arguments that cannot work (exit 2, like a bad flag). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}

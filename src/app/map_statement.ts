@@ -56,6 +56,8 @@ export interface MapDocumentOptions {
   readonly recordPeriods: boolean;
   readonly runId: number;
   readonly now: string;
+  /** Checked for each `<FlexStatement>` after the account guard (fetch: the window is covered). */
+  readonly checkStatement?: (info: StatementInfo) => void;
 }
 
 /** A document being mapped: push its bytes, then `finish`. */
@@ -119,6 +121,7 @@ export class DocumentMapping {
     this.#reader = new FlexDocumentReader(options.origin, {
       statementStart: (info: StatementInfo) => {
         this.#guard(info);
+        options.checkStatement?.(info);
         this.#statements.push({
           accountId: info.accountId,
           fromDate: info.fromDate,

@@ -2,6 +2,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { activityCounts } from "../journal/activities.ts";
 import { journalExists, journalPath, openJournal } from "../journal/db.ts";
+import { fetchWindowCounts } from "../journal/fetch_windows.ts";
 import { type LastReconciliation, lastReconciliation } from "../journal/reconciliations.ts";
 import { lastSuccessfulRun, latestRuns, type RunRecord } from "../journal/runs.ts";
 
@@ -11,6 +12,8 @@ export interface StatusReport {
   readonly statements: {
     readonly documents: number;
     readonly bytes: number;
+    /** Fetched statements refused after they were stored (kept as received, mapped to nothing). */
+    readonly refused: number;
     readonly accounts: readonly {
       accountId: string;
       periods: number;
@@ -22,6 +25,13 @@ export interface StatusReport {
   /** Skipped rows by reason: `needs-review` ones are what an operator must look at. */
   readonly skipped: readonly { reason: string; count: number }[];
   readonly runs: readonly RunRecord[];
+  /** Flex Web Service windows by query and state (`downloaded`, `mapped`, `refused`, `failed`). */
+  readonly fetchWindows: readonly {
+    queryId: string;
+    state: string;
+    count: number;
+    lastToDate: string;
+  }[];
   /** Undo work IBKR asked for: deletes the push step still owes Wealthfolio, and reversals whose original is not in the journal. */
   readonly corrections: {
     readonly pending: readonly {
@@ -45,10 +55,11 @@ export function readStatus(dataDir: string): StatusReport {
     return {
       journal: path,
       exists: false,
-      statements: { documents: 0, bytes: 0, accounts: [] },
+      statements: { documents: 0, bytes: 0, refused: 0, accounts: [] },
       activities: [],
       skipped: [],
       runs: [],
+      fetchWindows: [],
       corrections: { pending: [], awaitingOriginal: [] },
       lastReconciliation: null,
       lastSuccessfulSync: null,
@@ -69,6 +80,7 @@ export function readStatus(dataDir: string): StatusReport {
         count: Number(r.n),
       })),
       runs: latestRuns(db, 5),
+      fetchWindows: fetchWindowCounts(db),
       corrections: {
         pending: (db.prepare(
           "SELECT target_key, action, reason, cancel_key FROM corrections WHERE state = 'pending' ORDER BY id",
@@ -98,7 +110,8 @@ export function readStatus(dataDir: string): StatusReport {
 
 function statementSummary(db: DatabaseSync): StatusReport["statements"] {
   const totals = db.prepare(
-    "SELECT COUNT(*) AS n, COALESCE(SUM(byte_size), 0) AS bytes FROM statements",
+    `SELECT COUNT(*) AS n, COALESCE(SUM(byte_size), 0) AS bytes,
+       COUNT(refused) AS refused FROM statements`,
   ).get() as Record<string, unknown>;
   const accounts = (db.prepare(
     `SELECT account_id, COUNT(*) AS n, MIN(from_date) AS first, MAX(to_date) AS last
@@ -109,5 +122,10 @@ function statementSummary(db: DatabaseSync): StatusReport["statements"] {
     fromDate: r.first === null ? null : String(r.first),
     toDate: r.last === null ? null : String(r.last),
   }));
-  return { documents: Number(totals.n), bytes: Number(totals.bytes), accounts };
+  return {
+    documents: Number(totals.n),
+    bytes: Number(totals.bytes),
+    refused: Number(totals.refused),
+    accounts,
+  };
 }

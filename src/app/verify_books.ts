@@ -89,7 +89,12 @@ export function verifyBooks(request: { dataDir: string; paths: readonly string[]
         collect(file, (write) => forEachChunk(file, write));
       }
     } else if (db) {
-      const stored = db.prepare("SELECT id, origin FROM statements ORDER BY id").all() as {
+      // Statements that mapped: not a fetched one that was refused or never got mapped.
+      const stored = db.prepare(
+        `SELECT id, origin FROM statements s WHERE refused IS NULL
+         AND EXISTS (SELECT 1 FROM statement_mappings m WHERE m.statement_id = s.id)
+         ORDER BY id`,
+      ).all() as {
         id: number;
         origin: string;
       }[];

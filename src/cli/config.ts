@@ -11,6 +11,12 @@ export const ENV_VARS = [
   "BROKER_SYNC_DATA_DIR",
   "IBKR_ACCOUNT_ID_UPSTREAM",
   "IBKR_ACCOUNTS",
+  "IBKR_FLEX_TOKEN",
+  "IBKR_FLEX_QUERY_ID",
+  "IBKR_FLEX_BASE_URL",
+  "IBKR_FLEX_TOKEN_EXPIRES",
+  "IBKR_FLEX_USER_AGENT",
+  "IBKR_FLEX_POLL_SECONDS",
   "NO_COLOR",
   // Set by the CronJob (infra/) for fetch, import, reconcile and sync.
   "IBKR_FLEX_TOKEN",

@@ -19,6 +19,28 @@ export const EXIT = {
   JOURNAL: 6,
   /** `verify-books`: a statement's own CashReport or OpenPositions disagree with what we mapped. */
   BOOKS_DISAGREE: 7,
+  // 10–19: the IBKR Flex Web Service. The four token codes (10–13) are all "replace or fix the
+  // token"; verify-token needs them apart, and a code means the same in every command.
+  /** IBKR 1012: the token has expired. */
+  FLEX_TOKEN_EXPIRED: 10,
+  /** IBKR 1015: the token is not valid (typo, or a newer token replaced it). */
+  FLEX_TOKEN_INVALID: 11,
+  /** IBKR 1013: the token is bound to another IP address. */
+  FLEX_IP_RESTRICTED: 12,
+  /** IBKR 1011: the Flex Web Service is not enabled for this user. */
+  FLEX_SERVICE_INACTIVE: 13,
+  /** IBKR 1014 or 1010: the query id is wrong, or a legacy query. */
+  FLEX_QUERY_INVALID: 14,
+  /** IBKR 1016: the query's account is not valid. */
+  FLEX_ACCOUNT_INVALID: 15,
+  /** No usable answer: network, timeouts, HTTP errors, HTML pages, cut-off answers, retries exhausted. */
+  FLEX_UNREACHABLE: 16,
+  /** A fetched statement does not cover the requested window (kept, flagged refused). */
+  FLEX_SHORT_STATEMENT: 17,
+  /** IBKR refused with a code waiting cannot fix (1003, 1020, 1017 twice, unknown codes). */
+  FLEX_REFUSED: 18,
+  /** verify-token: the token is valid but expires within --warn-days. */
+  FLEX_TOKEN_EXPIRING: 19,
   // 20–29: Wealthfolio. What was pushed before the stop is recorded; the rest stays pending.
   /** Wealthfolio unreachable, timing out, 5xx or rate-limiting after every retry: the run stopped. */
   WF_UNAVAILABLE: 20,

@@ -4,13 +4,21 @@ import {
   NothingToReconcileError,
   RowsRefusedError,
   UnmappedAccountError,
+  UsageError,
 } from "../app/errors.ts";
 import {
   AccountGuardError,
   FlexDocumentError,
   FlexErrorResponse,
   FlexRowError,
+  ShortStatementError,
 } from "../flex/errors.ts";
+import {
+  type FlexRefusalClass,
+  FlexServiceError,
+  FlexUnexpectedAnswerError,
+  FlexUnreachableError,
+} from "../flex/service_errors.ts";
 import { JournalError, JournalLockedError } from "../journal/errors.ts";
 import { HoldingsUnsettledError } from "../reconcile/settle.ts";
 import {
@@ -42,8 +50,20 @@ export class ExitError extends Error {
 export function classify(error: unknown): Failure {
   const message = oneLine(error instanceof Error ? error.message : String(error));
   if (error instanceof ExitError) return { code: error.code, message, expected: true };
-  if (error instanceof ConfigError || error instanceof UnmappedAccountError) {
+  if (
+    error instanceof ConfigError || error instanceof UsageError ||
+    error instanceof UnmappedAccountError
+  ) {
     return { code: EXIT.USAGE, message, expected: true };
+  }
+  if (error instanceof FlexServiceError) {
+    return { code: REFUSAL_EXIT[error.refusal], message, expected: true };
+  }
+  if (error instanceof FlexUnreachableError || error instanceof FlexUnexpectedAnswerError) {
+    return { code: EXIT.FLEX_UNREACHABLE, message, expected: true };
+  }
+  if (error instanceof ShortStatementError) {
+    return { code: EXIT.FLEX_SHORT_STATEMENT, message, expected: true };
   }
   const wealthfolio = wealthfolioCode(error);
   if (wealthfolio !== null) return { code: wealthfolio, message, expected: true };
@@ -73,6 +93,17 @@ function wealthfolioCode(error: unknown): ExitCode | null {
   if (error instanceof WealthfolioProtocolError) return EXIT.WF_PROTOCOL;
   return null;
 }
+
+/** The exit code of each class of IBKR refusal. */
+export const REFUSAL_EXIT: Readonly<Record<FlexRefusalClass, ExitCode>> = {
+  "token-expired": EXIT.FLEX_TOKEN_EXPIRED,
+  "token-invalid": EXIT.FLEX_TOKEN_INVALID,
+  "ip-restricted": EXIT.FLEX_IP_RESTRICTED,
+  "service-inactive": EXIT.FLEX_SERVICE_INACTIVE,
+  "query-invalid": EXIT.FLEX_QUERY_INVALID,
+  "account-invalid": EXIT.FLEX_ACCOUNT_INVALID,
+  "refused": EXIT.FLEX_REFUSED,
+};
 
 function oneLine(text: string): string {
   return text.replaceAll(/\s*\n\s*/g, " ").trim();

@@ -5,9 +5,12 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { BackfillResult } from "../app/backfill.ts";
+import { UsageError } from "../app/errors.ts";
+import type { FlexWindowsResult } from "../app/flex_windows.ts";
 import type { StatusReport } from "../app/status.ts";
 import type { BooksReport } from "../app/verify_books.ts";
 import { ACTIVITY_STATES, ACTIVITY_TYPES, type ActivityState } from "../domain/activity.ts";
+import { isIsoDate } from "../flex/windows.ts";
 import { VERSION } from "../version.ts";
 import { loadConfig } from "./config.ts";
 import { EXIT } from "./exit_codes.ts";
@@ -15,6 +18,7 @@ import { classify } from "./failure.ts";
 import { configureLogging, type LogFormat, logger } from "./logging.ts";
 import { activityView, countsText, print, printJson, table } from "./output.ts";
 import { addImportCommand, pushAfterBackfill } from "./push_command.ts";
+import { registerSecret } from "./secrets.ts";
 
 interface GlobalOptions {
   dataDir?: string;
@@ -59,36 +63,124 @@ export async function run(args: readonly string[]): Promise<number> {
   const globals = (command: { optsWithGlobals: () => unknown }) => {
     const options = command.optsWithGlobals() as GlobalOptions;
     configureLogging(options.logFormat, options.verbose ?? false);
+    // Whatever the command, the token in the environment is never printed.
+    registerSecret(Deno.env.get("IBKR_FLEX_TOKEN")?.trim());
     return options;
   };
 
   program.command("backfill")
-    .description("journal and map saved Flex statement files (a directory means its *.xml files)")
-    .argument("<paths...>", "Flex XML files or directories")
-    .option("--no-push", "only journal and map; do not push to Wealthfolio")
-    .action(async (paths, backfillOptions, command) => {
+    .description(
+      "journal and map saved Flex statement files (a directory means its *.xml files), " +
+        "and/or history from the Flex Web Service with --from",
+    )
+    .argument("[paths...]", "Flex XML files or directories")
+    .option(
+      "--from <date>",
+      "also fetch [DATE, --to or yesterday] from the Flex Web Service, in windows of ≤365 days",
+      isoDateArg,
+    )
+    .option(
+      "--to <date>",
+      "last day to fetch with --from (default yesterday, New York)",
+      isoDateArg,
+    )
+    .option(
+      "--no-push",
+      "only journal and map; do not push to Wealthfolio",
+    )
+    .action(async (paths, flags, command) => {
       const options = globals(command);
       const config = loadConfig(options);
-      const { backfillFiles } = await import("../app/backfill.ts");
-      const log = logger("backfill");
-      if (config.accounts.length === 0) {
-        log.warn(
-          "no account guard configured (IBKR_ACCOUNT_ID_UPSTREAM or --account): accepting any account",
+      if (paths.length === 0 && flags.from === undefined) {
+        throw new UsageError(
+          "nothing to backfill: give statement files or directories, or --from DATE",
         );
       }
-      const result = backfillFiles({
-        dataDir: config.dataDir,
-        paths,
-        accounts: config.accounts,
-        accountsSource: config.accountsSource,
-        now: () => new Date(),
-        onFile: (file, index, total) =>
-          log.info(`${index + 1}/${total} ${file.path}: ${file.outcome}`),
-      });
-      const pushed = await pushAfterBackfill(config, backfillOptions.push);
-      if (options.json) printJson({ ...result, push: pushed.report });
-      else print(backfillText(result) + pushed.text);
+      if (flags.to !== undefined && flags.from === undefined) {
+        throw new UsageError("--to needs --from");
+      }
+      // Checked before any file is journaled, so a bad setting does not leave half a backfill.
+      const service = flags.from === undefined
+        ? undefined
+        : (await import("./flex_commands.ts")).backfillServiceConfig(config);
+      const log = logger("backfill");
+      let result: BackfillResult = { runId: null, journal: "", files: [] };
+      if (paths.length > 0) {
+        const { backfillFiles } = await import("../app/backfill.ts");
+        if (config.accounts.length === 0 && service === undefined) {
+          log.warn(
+            "no account guard configured (IBKR_ACCOUNT_ID_UPSTREAM or --account): accepting any account",
+          );
+        }
+        result = backfillFiles({
+          dataDir: config.dataDir,
+          paths,
+          accounts: config.accounts,
+          accountsSource: config.accountsSource,
+          now: () => new Date(),
+          onFile: (file, index, total) =>
+            log.info(`${index + 1}/${total} ${file.path}: ${file.outcome}`),
+        });
+      }
+      let windows: FlexWindowsResult | null = null;
+      if (service !== undefined && flags.from !== undefined) {
+        const { backfillServiceAction } = await import("./flex_commands.ts");
+        windows = await backfillServiceAction(
+          config,
+          service,
+          { from: flags.from, to: flags.to },
+          options.json ?? false,
+        );
+      }
+      const journal = windows?.journal ?? result.journal;
+      const pushed = await pushAfterBackfill(config, flags.push);
+      if (options.json) printJson({ ...result, journal, service: windows, push: pushed.report });
+      else {
+        const parts = paths.length > 0 ? [backfillText(result)] : [];
+        if (windows) parts.push((await import("./flex_commands.ts")).windowsText(windows));
+        print(parts.join("\n") + pushed.text);
+      }
       pushed.finish();
+    });
+
+  program.command("fetch")
+    .description(
+      "fetch statements from the IBKR Flex Web Service since the last fetch (the first run: the " +
+        "last 365 days), journal and map them",
+    )
+    .option("--from <date>", "first day (default: last fetched day − overlap)", isoDateArg)
+    .option("--to <date>", "last day (default: yesterday, New York)", isoDateArg)
+    .option(
+      "--overlap <days>",
+      "days before the last fetched day to fetch again, for late corrections (default 7)",
+      nonNegativeInt,
+    )
+    .action(async (flags, command) => {
+      const options = globals(command);
+      const { fetchAction } = await import("./flex_commands.ts");
+      await fetchAction(loadConfig(options), flags, options.json ?? false);
+    });
+
+  program.command("verify-token")
+    .description(
+      "ask IBKR once whether a Flex token works (nothing is fetched); token from " +
+        "IBKR_FLEX_TOKEN or --token-file",
+    )
+    .option("--token-file <path>", "read the token from this file, or from stdin with -")
+    .option(
+      "--expires-on <date>",
+      "the token's expiry date, for days left (env IBKR_FLEX_TOKEN_EXPIRES)",
+      isoDateArg,
+    )
+    .option(
+      "--warn-days <days>",
+      "exit 19 when fewer days than this are left (default 30)",
+      nonNegativeInt,
+    )
+    .action(async (flags, command) => {
+      const options = globals(command);
+      const { verifyTokenAction } = await import("./flex_commands.ts");
+      exitCode = await verifyTokenAction(loadConfig(options), flags, options.json ?? false);
     });
 
   addImportCommand(program, (command) => {
@@ -190,10 +282,16 @@ function writeErr(text: string): void {
 }
 
 function isoDateArg(value: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) {
-    throw new InvalidArgumentError(`"${value}" is not YYYY-MM-DD`);
-  }
+  if (!isIsoDate(value)) throw new InvalidArgumentError(`"${value}" is not a YYYY-MM-DD date`);
   return value;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`"${value}" is not a whole number of days`);
+  }
+  return n;
 }
 
 function positiveInt(value: string): number {
@@ -308,7 +406,9 @@ function statusText(r: StatusReport): string {
   if (!r.exists) return `journal: ${r.journal} (none yet: run backfill or fetch)`;
   const lines = [
     `journal: ${r.journal}`,
-    `statements: ${r.statements.documents} document(s), ${r.statements.bytes} bytes`,
+    `statements: ${r.statements.documents} document(s), ${r.statements.bytes} bytes${
+      r.statements.refused ? ` (${r.statements.refused} refused: kept as received, not mapped)` : ""
+    }`,
   ];
   for (const a of r.statements.accounts) {
     lines.push(
@@ -338,6 +438,13 @@ function statusText(r: StatusReport): string {
     lines.push(`  ${c.key} (${c.reason}) → ${c.target}`);
   }
   lines.push(...reconciliationText(r));
+  if (r.fetchWindows.length) {
+    lines.push("Flex Web Service windows:");
+    lines.push(indent(table(
+      ["query", "state", "windows", "last day"],
+      r.fetchWindows.map((w) => [w.queryId, w.state, w.count, w.lastToDate]),
+    )));
+  }
   lines.push("last runs:");
   lines.push(
     r.runs.length

@@ -171,4 +171,26 @@ export const MIGRATIONS: readonly string[] = [
     CHECK (how IN ('created', 'found'));
   ALTER TABLE activities ADD COLUMN wf_absent_at TEXT;
   `,
+  // 5: the Flex Web Service. A fetched statement is stored before it is parsed, so a crash after
+  // the download loses nothing; one that is then refused (wrong account, short, malformed) keeps
+  // its bytes as evidence of what IBKR sent, says why, and maps to nothing. Each requested window
+  // is recorded, which is how an interrupted backfill resumes and how fetch knows where it stopped.
+  `
+  ALTER TABLE statements ADD COLUMN refused TEXT;
+  CREATE TABLE fetch_windows (
+    id INTEGER PRIMARY KEY,
+    query_id TEXT NOT NULL,
+    from_date TEXT NOT NULL,
+    to_date TEXT NOT NULL,
+    command TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('downloaded', 'mapped', 'refused', 'failed')),
+    statement_id INTEGER REFERENCES statements(id),
+    calls INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    updated_at TEXT NOT NULL,
+    UNIQUE (query_id, from_date, to_date)
+  );
+  CREATE INDEX fetch_windows_mapped ON fetch_windows (query_id, to_date) WHERE state = 'mapped';
+  `,
 ];

@@ -18,6 +18,7 @@ const TABLES = [
   "activities",
   "cancellations",
   "corrections",
+  "fetch_windows",
   "push_chunks",
   "reconciled_accounts",
   "reconciliations",
