@@ -9,25 +9,25 @@ import { registerSecret } from "./secrets.ts";
 /** Every environment variable broker-sync reads. */
 export const ENV_VARS = [
   "BROKER_SYNC_DATA_DIR",
+  "NO_COLOR",
+  // The account guard and the account map.
   "IBKR_ACCOUNT_ID_UPSTREAM",
   "IBKR_ACCOUNTS",
+  // The Flex Web Service.
   "IBKR_FLEX_TOKEN",
   "IBKR_FLEX_QUERY_ID",
   "IBKR_FLEX_BASE_URL",
   "IBKR_FLEX_TOKEN_EXPIRES",
   "IBKR_FLEX_USER_AGENT",
   "IBKR_FLEX_POLL_SECONDS",
-  "NO_COLOR",
-  // Set by the CronJob (infra/) for fetch, import, reconcile and sync.
-  "IBKR_FLEX_TOKEN",
-  "IBKR_FLEX_QUERY_ID",
-  "IBKR_FLEX_TOKEN_EXPIRES",
+  // Wealthfolio.
   "IBKR_ACCOUNT_ID",
   "WF_BASE_URL",
   "WF_PASSWORD",
   "WF_SESSION_PATH",
   // Accepted and ignored: Wealthfolio logs in with a password only.
   "WF_USERNAME",
+  // Metrics.
   "PUSHGATEWAY_URL",
 ] as const;
 
