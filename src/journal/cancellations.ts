@@ -16,8 +16,11 @@ import type { ActivityPayload } from "../domain/payload.ts";
 /** Legs that go with a row's own key (docs/cli.md). `:cash` is another row, not a leg. */
 export const ROW_LEGS = ["commission", "rebate", "out", "in", "tax", "fee", "proceeds"] as const;
 
-/** The legs that are a row's costs: they stand when a trade is cancelled (costsSurvive). */
-export const COST_LEGS: readonly string[] = ["commission", "rebate", "tax", "fee", "proceeds"];
+/**
+ * The legs that are a row's costs: they stand when a trade is cancelled (costsSurvive). A
+ * corporate action's `:proceeds` is not one: it is the action's cash, undone with the action.
+ */
+export const COST_LEGS: readonly string[] = ["commission", "rebate", "tax", "fee"];
 
 /** Whether a key is a cost leg of its row: `ibkr:U1:42:commission` → true. */
 export function isCostLeg(key: string): boolean {

@@ -11,9 +11,14 @@ import type { TradeRow } from "./trades.ts";
 
 const PAR_PERCENT = new Decimal(100);
 
+/** What a bond is booked under: its ISIN, else its CUSIP; null when the row has neither. */
+export function bondSymbol(ids: { isin: string | null; cusip: string | null }): string | null {
+  return ids.isin ?? ids.cusip;
+}
+
 /** Example: `X 6 1/4 03/15/26` (ISIN US912909AN84) at 63.709 → `US912909AN84` at 0.63709. */
 export function bondInstrument(row: TradeRow, price: Decimal): InstrumentOutcome {
-  const identifier = row.text("isin") ?? row.text("cusip");
+  const identifier = bondSymbol({ isin: row.text("isin"), cusip: row.text("cusip") });
   if (identifier === null) return { ok: false, reason: "missing-field:isin" };
   return {
     ok: true,

@@ -18,6 +18,10 @@
  * - A cancelled action (`code="Ca"`) or a `- REVERSAL` row undoes the booking it mirrors (same
  *   conid, day, type, opposite quantity), like any other cancellation.
  * - Anything else → skipped as `needs-review:corporate-action:<type>`.
+ *
+ * Legs on options and bonds are booked as the trades book them (moved_security.ts), in contracts
+ * and face value. A split of an option or a bond is never a Wealthfolio SPLIT: the adjusted
+ * contract is another instrument (its OCC symbol carries the strike), so its legs are an exchange.
  */
 import { Decimal } from "decimal.js";
 import { type Activity, type RowOutcome, sourceRecordIdOf } from "../domain/activity.ts";
@@ -27,8 +31,8 @@ import type { CORPORATE_ACTION } from "../flex/schema.ts";
 import { cashActivity } from "./cash_activity.ts";
 import type { CostBasisSource, HeldPosition } from "./cost_basis.ts";
 import { majorCurrency } from "./currency.ts";
+import { type MovedSecurity, movedSecurity, movedType } from "./moved_security.ts";
 import { skip } from "./skip.ts";
-import { securitySymbol } from "./symbols.ts";
 
 export type CorporateActionRow = FlexRow<typeof CORPORATE_ACTION>;
 
@@ -53,7 +57,6 @@ export interface ActionOutcome {
   readonly outcome: RowOutcome;
 }
 
-const SECURITY_CATEGORIES = new Set(["STK", "FUND"]);
 const ZERO = new Decimal(0);
 
 /** A cost and its currency; `currency: null` for a zero cost, which fits any currency. */
@@ -171,7 +174,12 @@ export function mapActionGroup(group: ActionGroup, costBasis: CostBasisSource): 
   switch (group.type) {
     case "FS":
     case "RS":
-      return mapper.split();
+      if (group.legs.every((leg) => isEquity(leg.row))) return mapper.split();
+      // An adjusted option or bond is a new instrument: IBKR's legs out and in, or review.
+      if (quantities.some((q) => q.lt(0)) && quantities.some((q) => q.gt(0))) {
+        return mapper.exchange(null);
+      }
+      return skipGroup(group, () => review);
     case "IC":
     case "TC":
       return mapper.exchange(null);
@@ -191,13 +199,17 @@ export function mapActionGroup(group: ActionGroup, costBasis: CostBasisSource): 
 
 /** Why a leg cannot be booked at all, or null. */
 function legProblem(row: CorporateActionRow): string | null {
-  const category = row.text("assetCategory");
-  if (category === null || !SECURITY_CATEGORIES.has(category)) {
-    return `not-yet-mapped:asset-category:${category ?? "none"}`;
-  }
+  const type = movedType(row.text("assetCategory"));
+  if (!type.ok) return type.reason;
   if (row.decimal("quantity") === null) return "missing-field:quantity";
   if (!row.text("currency")) return "missing-field:currency";
   return null;
+}
+
+/** Shares and funds: what a Wealthfolio SPLIT applies to. */
+function isEquity(row: CorporateActionRow): boolean {
+  const type = movedType(row.text("assetCategory"));
+  return type.ok && type.value === "EQUITY";
 }
 
 function skipGroup(
@@ -208,6 +220,11 @@ function skipGroup(
     row: leg.row,
     outcome: skip(leg.key, leg.row.context.accountId, group.date, reason(leg, i), summary(leg.row)),
   }));
+}
+
+/** The security a leg books, with the name Wealthfolio shows. */
+interface NamedSecurity extends MovedSecurity {
+  readonly name: string | null;
 }
 
 /** One leg, resolved: its quantity and the position the journal knows in its conid. */
@@ -422,7 +439,7 @@ class GroupMapper {
   /** The fields every security activity of a leg shares. */
   #security(
     leg: Leg,
-    named: { symbol: string; exchangeMic: string | null; name: string | null },
+    named: NamedSecurity,
   ): Omit<Activity, "activityType" | "quantity" | "unitPrice" | "currency" | "notes"> {
     return {
       key: leg.held.key,
@@ -431,7 +448,7 @@ class GroupMapper {
       date: this.#timestamp,
       symbol: named.symbol,
       exchangeMic: named.exchangeMic,
-      instrumentType: "EQUITY",
+      instrumentType: named.instrumentType,
       name: named.name,
       isin: leg.row.text("isin"),
       conid: leg.row.text("conid"),
@@ -449,34 +466,31 @@ class GroupMapper {
    * on the asset Wealthfolio already holds (IBKR renames old legs `X.OLD` and lists them on the
    * placeholder venue VALUE). Otherwise the row's own, without IBKR's `.OLD` / `.NEW` marks.
    */
-  #name(
-    leg: Leg,
-  ):
-    | { ok: true; value: { symbol: string; exchangeMic: string | null; name: string | null } }
-    | { ok: false; reason: string } {
+  #name(leg: Leg): { ok: true; value: NamedSecurity } | { ok: false; reason: string } {
     const name = securityName(leg.row.text("description"));
+    const category = leg.row.text("assetCategory");
+    const type = movedType(category);
+    if (!type.ok) return type;
     if (leg.position) {
       return {
         ok: true,
         value: {
           symbol: leg.position.symbol,
           exchangeMic: leg.position.exchangeMic,
+          instrumentType: type.value,
           name: leg.position.name ?? name,
         },
       };
     }
-    const symbol = securitySymbol({
+    const security = movedSecurity({
       symbol: (leg.row.text("symbol") ?? "").replace(/\.(?:OLD|NEW)$/, ""),
       listingExchange: leg.row.text("listingExchange"),
-      exchange: null,
       currency: leg.row.text("currency"),
-      assetCategory: leg.row.text("assetCategory"),
-    });
-    if (!symbol.ok) return symbol;
-    return {
-      ok: true,
-      value: { symbol: symbol.value.symbol, exchangeMic: symbol.value.exchangeMic, name },
-    };
+      isin: leg.row.text("isin"),
+      cusip: leg.row.text("cusip"),
+    }, category);
+    if (!security.ok) return security;
+    return { ok: true, value: { ...security.value, name } };
   }
 }
 

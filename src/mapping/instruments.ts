@@ -39,7 +39,7 @@ export type InstrumentOutcome =
  * debits quantity × price; Wealthfolio has no future type. An option on a future has no OCC
  * symbol and its exercise delivers a future.
  */
-const UNSUPPORTED: ReadonlySet<string> = new Set(["FUT", "FOP", "CFD", "FXCFD", "FSFOP"]);
+export const UNSUPPORTED: ReadonlySet<string> = new Set(["FUT", "FOP", "CFD", "FXCFD", "FSFOP"]);
 
 /** How far IBKR's tradeMoney may be from quantity × unit price: its own rounding to the cent. */
 const TRADE_VALUE_TOLERANCE = new Decimal("0.01");

@@ -11,6 +11,8 @@
  *   moves between the user's own IBKR accounts, so it stays internal; ACATS, ATON and FOP bring
  *   money or shares from another broker, so they are marked external (a contribution or a
  *   withdrawal in Wealthfolio's performance).
+ * - Options and bonds move as their trades book them (moved_security.ts): contracts under the OCC
+ *   symbol, face value under the ISIN.
  * - Other types (OTC, INTERCOMPANY, anything new) are skipped as `needs-review:transfer:<type>`.
  */
 import type { Decimal } from "decimal.js";
@@ -22,8 +24,8 @@ import type { TRANSFER } from "../flex/schema.ts";
 import { cashActivity } from "./cash_activity.ts";
 import type { CostBasisSource } from "./cost_basis.ts";
 import { majorCurrency } from "./currency.ts";
+import { type MovedSecurity, movedSecurity, movedType } from "./moved_security.ts";
 import { skip } from "./skip.ts";
-import { securitySymbol } from "./symbols.ts";
 
 export type TransferRow = FlexRow<typeof TRANSFER>;
 
@@ -34,8 +36,6 @@ const EXTERNAL: Readonly<Record<string, boolean>> = {
   ATON: true,
   FOP: true,
 };
-
-const SECURITY_CATEGORIES = new Set(["STK", "FUND"]);
 
 /** IBKR writes `ACAT` as well as `ACATS` (ibflex normalises it; contracts §2.7). */
 function transferType(row: TransferRow): string | null {
@@ -107,9 +107,8 @@ export function mapTransfer(row: TransferRow, key: string, costBasis: CostBasisS
     return { kind: "activities", activities: [{ ...activity, metadata }] };
   }
 
-  if (category === null || !SECURITY_CATEGORIES.has(category)) {
-    return skip(key, account, date, `not-yet-mapped:asset-category:${category ?? "none"}`, s);
-  }
+  const instrumentType = movedType(category);
+  if (!instrumentType.ok) return skip(key, account, date, instrumentType.reason, s);
   const quantity = row.decimal("quantity");
   if (quantity === null) return skip(key, account, date, "missing-field:quantity", s);
   if (quantity.isZero()) return skip(key, account, date, "zero-quantity", s);
@@ -118,19 +117,24 @@ export function mapTransfer(row: TransferRow, key: string, costBasis: CostBasisS
   const held = conid
     ? costBasis.position({ account, conid, through: date, inclusive: true })
     : null;
-  let security: { symbol: string; exchangeMic: string | null; name: string | null };
+  let security: MovedSecurity & { name: string | null };
   if (held) {
-    security = { symbol: held.symbol, exchangeMic: held.exchangeMic, name: held.name };
+    security = {
+      symbol: held.symbol,
+      exchangeMic: held.exchangeMic,
+      instrumentType: instrumentType.value,
+      name: held.name,
+    };
   } else {
-    const symbol = securitySymbol({
+    const named = movedSecurity({
       symbol: row.text("symbol"),
       listingExchange: row.text("listingExchange"),
-      exchange: null,
       currency,
-      assetCategory: category,
-    });
-    if (!symbol.ok) return skip(key, account, date, symbol.reason, s);
-    security = { ...symbol.value, name: row.text("description") };
+      isin: row.text("isin"),
+      cusip: row.text("cusip"),
+    }, category);
+    if (!named.ok) return skip(key, account, date, named.reason, s);
+    security = { ...named.value, name: row.text("description") };
   }
   const money = majorCurrency(currency);
   // The quantity's sign is IBKR's; the direction says which way it went.
@@ -155,7 +159,7 @@ export function mapTransfer(row: TransferRow, key: string, costBasis: CostBasisS
     date: timestamp,
     symbol: security.symbol,
     exchangeMic: security.exchangeMic,
-    instrumentType: "EQUITY",
+    instrumentType: security.instrumentType,
     name: security.name,
     isin: row.text("isin"),
     conid,

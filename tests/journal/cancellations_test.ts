@@ -13,6 +13,7 @@ import {
 } from "../../src/domain/activity.ts";
 import { ActivityWriter } from "../../src/journal/activities.ts";
 import {
+  isCostLeg,
   recordCancellation,
   resolveCancellations,
   ROW_LEGS,
@@ -161,6 +162,16 @@ Deno.test("rowKeyOf strips a leg (commission, rebate, out, in, tax, fee) but kee
       "cash:2025-02-13:Dividends:141000001:USD:2.5",
     ),
   );
+});
+
+Deno.test("a trade's commission, rebate, tax and fee legs are costs that outlive its cancel; an action's :proceeds is its cash, an FX leg its trade", () => {
+  for (const leg of ["commission", "rebate", "tax", "fee"]) {
+    assert.equal(isCostLeg(K(`100:${leg}`)), true, leg);
+  }
+  for (const leg of ["proceeds", "out", "in", "cash"]) {
+    assert.equal(isCostLeg(K(`100:${leg}`)), false, leg);
+  }
+  assert.equal(isCostLeg(K("100")), false);
 });
 
 // ---- reverse -----------------------------------------------------------------------------------

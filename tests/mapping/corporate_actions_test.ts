@@ -646,15 +646,189 @@ Deno.test("types not handled (tender TO, bond maturity BM, none) are skipped for
   assert.equal(mapped.skipped[1].summary.quantity, "99");
 });
 
-Deno.test("an action on warrants or bonds is not booked as shares: those legs wait for their asset category, the others for review", () => {
+Deno.test("an action on warrants or futures is not booked as shares: those legs say why, as their trades would, the others wait for review", () => {
   const mapped = mapSections(actions(
     leg("IC", { assetCategory: "WAR", quantity: "-20", transactionID: "33000160" }),
     leg("IC", { assetCategory: "STK", quantity: "20", transactionID: "33000161" }),
+    leg("TC", { assetCategory: "FUT", quantity: "-1", transactionID: "33000162", actionID: "7" }),
   ));
+  assert.deepEqual(mapped.activities, []);
   assert.deepEqual(mapped.skipped.map((s) => s.reason), [
     "not-yet-mapped:asset-category:WAR",
     "needs-review:corporate-action:IC",
+    "unsupported-instrument:FUT",
   ]);
+});
+
+// ---- bonds and options -------------------------------------------------------------------------
+
+/** 2000 face of X 6 1/4 03/15/26 bought at 63.709 % of par with 2 commission (jal ibkr.xml). */
+const X_BOND = {
+  assetCategory: "BOND",
+  symbol: "X 6 1/4 03/15/26",
+  conid: "310454529",
+  isin: "US912909AN84",
+  cusip: "912909AN8",
+  listingExchange: "",
+};
+
+/** A long put, 2 contracts of VLO 24JUL20 64 P at 2.27 per share (multiplier 100). */
+const VLO_PUT = {
+  assetCategory: "OPT",
+  symbol: "VLO   200724P00064000",
+  conid: "425428592",
+  isin: "",
+  listingExchange: "CBOE",
+  multiplier: "100",
+};
+
+Deno.test("an ISIN change of a bond moves it as its trade booked it: the face value out under the old ISIN, in under the new one as a BOND, at its cost per unit of face", () => {
+  const journal = holding(
+    trade({
+      ...X_BOND,
+      description: "X 6 1/4 03/15/26",
+      transactionID: "1",
+      tradeID: "91",
+      quantity: "2000",
+      tradePrice: "63.709",
+      tradeMoney: "1274.18",
+      proceeds: "-1274.18",
+      ibCommission: "-2",
+      tradeDate: "20250110",
+      dateTime: "20250110;100000",
+    }),
+  );
+  const bought = mapTrades(trade({
+    ...X_BOND,
+    transactionID: "1",
+    quantity: "2000",
+    tradePrice: "63.709",
+    tradeMoney: "1274.18",
+  })).activities[0];
+  const mapped = mapSectionsWith(
+    actions(
+      leg("IC", { ...X_BOND, quantity: "-2000", transactionID: "33000180" }),
+      leg("IC", {
+        ...X_BOND,
+        symbol: "X 6 1/4 03/15/26 - NEW",
+        conid: "511991171",
+        isin: "US912CALAN84",
+        cusip: "912CALAN8",
+        quantity: "2000",
+        transactionID: "33000181",
+      }),
+    ),
+    journal,
+  );
+  assert.deepEqual(mapped.skipped, []);
+  assert.deepEqual(
+    mapped.activities.map((a) => [
+      a.activityType,
+      a.symbol,
+      a.exchangeMic,
+      a.instrumentType,
+      a.quantity,
+      a.unitPrice,
+    ]),
+    [
+      ["TRANSFER_OUT", "US912909AN84", null, "BOND", "2000", null],
+      // (1274.18 + 2) / 2000 per unit of face: what the bond cost, carried whole.
+      ["TRANSFER_IN", "US912CALAN84", null, "BOND", "2000", "0.63809"],
+    ],
+  );
+  // The old leg lands on the asset the trade created, never on an equity of the same name.
+  assert.deepEqual(
+    [mapped.activities[0].symbol, mapped.activities[0].instrumentType],
+    [bought.symbol, bought.instrumentType],
+  );
+});
+
+Deno.test("a bond's maturity and tender are types not handled: skipped for review like any other, no longer waiting for bonds", () => {
+  const mapped = mapSections(actions(
+    leg("BM", {
+      ...X_BOND,
+      quantity: "-8000",
+      proceeds: "8824.5452",
+      transactionID: "33000190",
+      actionID: "8",
+    }),
+    leg("TO", { ...X_BOND, quantity: "-2000", transactionID: "33000191", actionID: "9" }),
+  ));
+  assert.deepEqual(mapped.activities, []);
+  assert.deepEqual(mapped.skipped.map((s) => s.reason), [
+    "needs-review:corporate-action:BM",
+    "needs-review:corporate-action:TO",
+  ]);
+});
+
+Deno.test("an option adjusted by a split is never a Wealthfolio SPLIT: the old contracts go out, the adjusted ones come in as an OPTION with their cost", () => {
+  const journal = holding(trade({
+    ...VLO_PUT,
+    description: "VLO 24JUL20 64.0 P",
+    transactionID: "1",
+    tradeID: "91",
+    quantity: "2",
+    tradePrice: "2.27",
+    tradeMoney: "454",
+    proceeds: "-454",
+    ibCommission: "-1.3",
+    tradeDate: "20250110",
+    dateTime: "20250110;100000",
+  }));
+  const mapped = mapSectionsWith(
+    actions(
+      leg("FS", {
+        ...VLO_PUT,
+        description: "VLO(US91913Y1001) SPLIT 2 FOR 1 (VLO 24JUL20 64.0 P, …)",
+        quantity: "-2",
+        transactionID: "33000200",
+      }),
+      leg("FS", {
+        ...VLO_PUT,
+        symbol: "VLO   200724P00032000",
+        conid: "425428999",
+        description: "VLO(US91913Y1001) SPLIT 2 FOR 1 (VLO 24JUL20 32.0 P, …)",
+        quantity: "4",
+        transactionID: "33000201",
+      }),
+    ),
+    journal,
+  );
+  assert.deepEqual(mapped.skipped, []);
+  assert.deepEqual(
+    mapped.activities.map((a) => [
+      a.activityType,
+      a.symbol,
+      a.exchangeMic,
+      a.instrumentType,
+      a.quantity,
+      a.unitPrice,
+      a.amount,
+    ]),
+    [
+      ["TRANSFER_OUT", "VLO200724P00064000", "XCBO", "OPTION", "2", null, null],
+      // (454 + 1.3) / 4 contracts: the cost per contract of the adjusted put.
+      ["TRANSFER_IN", "VLO200724P00032000", "XCBO", "OPTION", "4", "113.825", null],
+    ],
+  );
+
+  // One row adding contracts to the same option: neither a SPLIT nor free contracts.
+  const lone = mapSections(actions(leg("FS", {
+    ...VLO_PUT,
+    description: "VLO(US91913Y1001) SPLIT 2 FOR 1 (VLO 24JUL20 64.0 P, …)",
+    quantity: "2",
+    transactionID: "33000202",
+  })));
+  assert.deepEqual(lone.activities, []);
+  assert.deepEqual(lone.skipped.map((s) => s.reason), ["needs-review:corporate-action:FS"]);
+});
+
+Deno.test("an option leg whose symbol is not OCC form is not booked as an equity", () => {
+  const mapped = mapSections(actions(
+    leg("IC", { ...VLO_PUT, symbol: "VLO1 JUL20 64 P", quantity: "2", transactionID: "33000210" }),
+  ));
+  assert.deepEqual(mapped.activities, []);
+  assert.deepEqual(mapped.skipped.map((s) => s.reason), ["non-occ-option-symbol"]);
 });
 
 // ---- SUMMARY rows, keys, order -----------------------------------------------------------------

@@ -206,16 +206,17 @@ Deno.test("a transfer out names the security as the journal booked it (by conid)
   ]);
 });
 
-Deno.test("transfers that cannot be booked say why: unknown types, a sign against the direction, nothing moved, options", () => {
+Deno.test("transfers that cannot be booked say why: unknown types, a sign against the direction, nothing moved, warrants, futures", () => {
   const mapped = mapSections(transfers(
     transfer({ type: "OTC", transactionID: "34000060" }),
     transfer({ type: "INTERCOMPANY", transactionID: "34000061" }),
     cashTransfer({ direction: "IN", cashTransfer: "-5", transactionID: "34000062" }),
     cashTransfer({ direction: "OUT", cashTransfer: "0", transactionID: "34000063" }),
     transfer({ quantity: "0", transactionID: "34000064" }),
-    transfer({ assetCategory: "OPT", transactionID: "34000065" }),
+    transfer({ assetCategory: "WAR", transactionID: "34000065" }),
     transfer({ direction: undefined, transactionID: "34000066" }),
     transfer({ direction: "SIDEWAYS", transactionID: "34000067" }),
+    transfer({ assetCategory: "FUT", symbol: "ESH5", transactionID: "34000068" }),
   ));
   assert.deepEqual(mapped.activities, []);
   assert.deepEqual(mapped.skipped.map((s) => [s.key, s.reason, s.date]), [
@@ -224,11 +225,106 @@ Deno.test("transfers that cannot be booked say why: unknown types, a sign agains
     [K("34000062"), "unexpected-sign:negative:transfer-IN", "2025-03-03"],
     [K("34000063"), "zero-amount", "2025-03-03"],
     [K("34000064"), "zero-quantity", "2025-03-03"],
-    [K("34000065"), "not-yet-mapped:asset-category:OPT", "2025-03-03"],
+    [K("34000065"), "not-yet-mapped:asset-category:WAR", "2025-03-03"],
     [K("34000066"), "missing-field:direction", "2025-03-03"],
     [K("34000067"), "needs-review:transfer:direction:SIDEWAYS", "2025-03-03"],
+    [K("34000068"), "unsupported-instrument:FUT", "2025-03-03"],
   ]);
   assert.equal(mapped.skipped[2].summary.cashTransfer, "-5");
+});
+
+Deno.test("options and bonds move as their trades book them: contracts under the OCC symbol as OPTION, face value under the ISIN as BOND", () => {
+  const mapped = mapSections(transfers(
+    transfer({
+      assetCategory: "OPT",
+      symbol: "VLO   200724P00064000",
+      description: "VLO 24JUL20 64.0 P",
+      conid: "425428592",
+      isin: "",
+      listingExchange: "CBOE",
+      multiplier: "100",
+      quantity: "2",
+      transactionID: "34000070",
+    }),
+    transfer({
+      assetCategory: "BOND",
+      symbol: "X 6 1/4 03/15/26",
+      description: "X 6 1/4 03/15/26",
+      conid: "310454529",
+      isin: "US912909AN84",
+      cusip: "912909AN8",
+      listingExchange: "",
+      quantity: "2000",
+      transactionID: "34000071",
+    }),
+    transfer({
+      assetCategory: "OPT",
+      symbol: "VLO1 JUL20 64 P",
+      conid: "425428593",
+      isin: "",
+      listingExchange: "CBOE",
+      transactionID: "34000072",
+    }),
+  ));
+  assert.deepEqual(
+    mapped.activities.map((a) => [
+      a.key,
+      a.activityType,
+      a.symbol,
+      a.exchangeMic,
+      a.instrumentType,
+      a.quantity,
+    ]),
+    [
+      [K("34000070"), "TRANSFER_IN", "VLO200724P00064000", "XCBO", "OPTION", "2"],
+      [K("34000071"), "TRANSFER_IN", "US912909AN84", null, "BOND", "2000"],
+    ],
+  );
+  // Wealthfolio would take a non-OCC option symbol for an equity: not booked.
+  assert.deepEqual(mapped.skipped.map((s) => [s.key, s.reason]), [
+    [K("34000072"), "non-occ-option-symbol"],
+  ]);
+});
+
+Deno.test("a bond moved in from the user's other IBKR account keeps the asset type and the cost per unit of face of its trade", () => {
+  const other = mapDocument(flexDocument([{
+    accountId: "U7654321",
+    sections: `<Trades>${
+      trade({
+        accountId: "U7654321",
+        assetCategory: "BOND",
+        symbol: "X 6 1/4 03/15/26",
+        conid: "310454529",
+        isin: "US912909AN84",
+        listingExchange: "",
+        transactionID: "1",
+        quantity: "2000",
+        tradePrice: "63.709",
+        tradeMoney: "1274.18",
+        proceeds: "-1274.18",
+        ibCommission: "-2",
+      })
+    }</Trades>`,
+  }]));
+  const mapped = mapSectionsWith(
+    transfers(transfer({
+      type: "INTERNAL",
+      account: "U7654321",
+      assetCategory: "BOND",
+      symbol: "X 6 1/4 03/15/26",
+      conid: "310454529",
+      isin: "US912909AN84",
+      listingExchange: "",
+      quantity: "1000",
+      transactionID: "34000080",
+    })),
+    costBasisOf(other.activities),
+  );
+  // Half the face: (1274.18 + 2) / 2000 per unit.
+  assert.deepEqual(
+    mapped.activities.map((a) => [a.symbol, a.instrumentType, a.quantity, a.unitPrice]),
+    [["US912909AN84", "BOND", "1000", "0.63809"]],
+  );
 });
 
 Deno.test("a transfer without transactionID gets a composite key from its own facts", () => {
