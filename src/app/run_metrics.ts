@@ -10,6 +10,7 @@ import { Decimal } from "decimal.js";
 import { journalExists, journalPath, openJournal } from "../journal/db.ts";
 import { lastSuccessfulRun } from "../journal/runs.ts";
 import { type AccountMetrics, METRICS_JOB, type RunMetrics } from "../metrics/run_metrics.ts";
+import { journalAccounts } from "./account_pairs.ts";
 import type { AccountReconciliation } from "./reconcile.ts";
 
 export interface RunFacts {
@@ -97,9 +98,4 @@ function skippedByReason(db: DatabaseSync, account: string): Record<string, numb
     counts[reason] = (counts[reason] ?? 0) + Number(r.n);
   }
   return counts;
-}
-
-function journalAccounts(db: DatabaseSync): string[] {
-  return (db.prepare("SELECT DISTINCT account_id FROM statement_periods ORDER BY account_id")
-    .all() as { account_id: string }[]).map((r) => r.account_id);
 }

@@ -12,7 +12,6 @@ import { cashKey, type CashRow, isAccountSummary, isSummaryDuplicate, mapCash } 
 import { CompositeKeys } from "./keys.ts";
 import { isExecution, mapTrade, tradeKey } from "./trades.ts";
 import { mapSalesTax, salesTaxKey } from "./sales_tax.ts";
-import { activityKey } from "../domain/activity.ts";
 import { type CostBasisSource, NO_COST_BASIS } from "./cost_basis.ts";
 import { PositionMoves } from "./position_moves.ts";
 

@@ -3,8 +3,9 @@
  * activities in the Wealthfolio stand-in (over loopback HTTP, with a login), holdings read and
  * compared, the result in the journal and in a real Pushgateway, and `status` showing it.
  *
- * The `reconcile` command itself is registered in main.ts once the Wealthfolio client (login)
- * exists; until then these tests run its body, `runReconcileCommand`, in-process.
+ * These tests run the command's body, `runReconcileCommand`, in-process, so that the settle loop
+ * and the stand-in's recalculation can share a virtual clock; tests/cli/sync_test.ts runs
+ * `reconcile` and `sync` through the CLI.
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
@@ -20,7 +21,7 @@ import {
 } from "../../src/cli/reconcile_command.ts";
 import { reconcileText } from "../../src/cli/reconcile_output.ts";
 import { journalPath } from "../../src/journal/db.ts";
-import { HttpHoldingsSource } from "../../src/wealthfolio/holdings.ts";
+import { WealthfolioClient } from "../../src/wealthfolio/client.ts";
 import { FIXTURE, parseJson, runCli, showRun, tempDataDir } from "../cli/run_cli.ts";
 import { startWealthfolioStandIn, type WealthfolioStandIn } from "../standins/wealthfolio.ts";
 import { type Pushgateway, samplesOf, startPushgateway } from "../support/pushgateway.ts";
@@ -89,6 +90,13 @@ async function withWorld(
     const token = await wealthfolioLogin(wf.baseUrl, PASSWORD);
     await pushJournal(wf.baseUrl, token, dataDir, { [ACCOUNT]: account.id });
     const pair = { ibkr: ACCOUNT, wealthfolio: account.id };
+    // One client (one login) for the world, as one reconcile run would have.
+    const client = new WealthfolioClient({
+      baseUrl: wf.baseUrl,
+      password: PASSWORD,
+      sessionFile: null,
+      persistSession: false,
+    });
     await work({
       dataDir,
       wf,
@@ -101,10 +109,7 @@ async function withWorld(
         return runReconcileCommand({
           config: loadConfig({ dataDir }, (name) => env[name]),
           accounts: [pair],
-          holdings: new HttpHoldingsSource({
-            baseUrl: wf.baseUrl,
-            bearer: () => Promise.resolve(token),
-          }),
+          holdings: client,
           json: true,
           failOnDrift: true,
           settle: {
