@@ -118,11 +118,14 @@ export async function reconcileAction(
   return result.exitCode;
 }
 
-/** The Wealthfolio configuration, or a ConfigError naming WF_BASE_URL. */
-export function requireWealthfolio(config: Config): WealthfolioConfig {
+/** The Wealthfolio configuration, or a ConfigError naming WF_BASE_URL and what it is `for`. */
+export function requireWealthfolio(
+  config: Config,
+  purpose = "to read holdings from",
+): WealthfolioConfig {
   if (config.wealthfolio === null) {
     throw new ConfigError(
-      "WF_BASE_URL is not set: it is the Wealthfolio server to read holdings from " +
+      `WF_BASE_URL is not set: it is the Wealthfolio server ${purpose} ` +
         "(e.g. https://wealthfolio.example)",
     );
   }

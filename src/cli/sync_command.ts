@@ -52,7 +52,7 @@ export async function syncAction(config: Config, flags: SyncFlags, json: boolean
     // Every setting first: one that is wrong is exit 2 before anything is locked or written.
     const flex = loadFlexConfig(env);
     tokenExpiry = tokenExpiresAt(env);
-    const wealthfolio = requireWealthfolio(config);
+    const wealthfolio = requireWealthfolio(config, "to push to and reconcile against");
     const { fetchPlan, fetchStatements, DEFAULT_OVERLAP_DAYS } = await import("../app/fetch.ts");
     const window = {
       from: flags.from,

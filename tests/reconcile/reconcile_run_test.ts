@@ -25,6 +25,7 @@ import { WealthfolioClient } from "../../src/wealthfolio/client.ts";
 import { FIXTURE, parseJson, runCli, showRun, tempDataDir } from "../cli/run_cli.ts";
 import { startWealthfolioStandIn, type WealthfolioStandIn } from "../standins/wealthfolio.ts";
 import { type Pushgateway, samplesOf, startPushgateway } from "../support/pushgateway.ts";
+import { consistentStatement } from "../support/statements.ts";
 import { pushJournal, wealthfolioCall, wealthfolioLogin } from "../support/wealthfolio_seed.ts";
 
 /** Parsed `--json` output, read field by field. */
@@ -34,23 +35,10 @@ type Json = any;
 const PASSWORD = "reconcile-test-password";
 const ACCOUNT = "U1234567";
 
-/**
- * The bundled statement made consistent: without the "Fees Rebate" row (a type we skip), and
- * with the GBP CashReport that therefore moves 0.5 less. What we book is then all IBKR booked.
- */
-async function consistentStatement(dir: string): Promise<string> {
-  const text = await Deno.readTextFile(FIXTURE);
-  const rebate = /\s*<CashTransaction [^>]*type="Fees Rebate"[^>]*\/>/;
-  const gbp =
-    /(currency="GBP"[^>]*?)endingCash="695.2575"(\s+deposits="5000" brokerInterest="4.17"\s+commissions="-5.85") otherFees="0.5"/;
-  assert.match(text, rebate);
-  assert.match(text, gbp);
-  const consistent = text.replace(rebate, "").replace(
-    gbp,
-    '$1endingCash="694.7575"$2 otherFees="0"',
-  );
+/** The consistent variant of the bundled statement, as a file. */
+async function consistentStatementFile(dir: string): Promise<string> {
   const path = `${dir}/consistent-2025.xml`;
-  await Deno.writeTextFile(path, consistent, { mode: 0o600 });
+  await Deno.writeTextFile(path, consistentStatement(), { mode: 0o600 });
   return path;
 }
 
@@ -71,7 +59,9 @@ async function withWorld(
   work: (w: World) => Promise<void>,
 ): Promise<void> {
   const dataDir = await tempDataDir("broker-sync-reconcile-");
-  const statement = options.statement === "bundled" ? FIXTURE : await consistentStatement(dataDir);
+  const statement = options.statement === "bundled"
+    ? FIXTURE
+    : await consistentStatementFile(dataDir);
   const backfill = await runCli(["backfill", statement], {
     dataDir,
     env: { IBKR_ACCOUNT_ID_UPSTREAM: ACCOUNT },
