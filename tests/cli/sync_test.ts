@@ -367,6 +367,20 @@ Deno.test("a setting sync needs is missing or wrong: exit 2 before anything is l
   });
 });
 
+Deno.test("a journal that cannot be used: exit 6, nothing fetched, and the exit code still pushed", async () => {
+  await withWorld({}, async (w) => {
+    w.serve(consistentStatement());
+    await Deno.writeTextFile(journalFile(w.dataDir), "not a journal, but a note someone left here");
+    const r = await runFlexCli(["sync", ...PERIOD], w.options());
+    assert.equal(r.code, EXIT.JOURNAL, showRun(r));
+    assert.deepEqual(lines(r.stderr).filter((l) => l.startsWith("broker-sync: ")).length, 1);
+    assert.match(r.stderr, /^broker-sync: \S+broker-sync\.sqlite: /m);
+    assert.deepEqual(w.flex.calls, []);
+    assert.deepEqual(w.wf.requests, []);
+    assert.deepEqual(await w.scrape("ibkr_run_exit_code"), [["sync", EXIT.JOURNAL]]);
+  });
+});
+
 Deno.test("reconcile on its own: pairs the journal's account with IBKR_ACCOUNT_ID, --fail-on-drift gives 30, and Wealthfolio's refusals keep their own exit codes", async () => {
   await withWorld({}, async (w) => {
     // Journaled and pushed by backfill (no Flex Web Service involved); no IBKR_ACCOUNTS.
