@@ -28,7 +28,7 @@ import {
   findFetchWindow,
   recordFetchWindow,
 } from "../journal/fetch_windows.ts";
-import { acquireRunLock } from "../journal/lock.ts";
+import { type RunLock, stepLock } from "../journal/lock.ts";
 import { finishRun, startRun } from "../journal/runs.ts";
 import {
   clearStatementRefusal,
@@ -66,6 +66,8 @@ export interface FlexWindowsRequest {
   readonly exitCodeOf: (error: unknown) => number;
   readonly onPlan?: (windows: readonly FlexWindow[]) => void;
   readonly onWindow?: (result: WindowResult, index: number, total: number) => void;
+  /** The run lock when the caller holds it (`sync`); taken and released here otherwise. */
+  readonly lock?: RunLock;
 }
 
 /**
@@ -112,7 +114,7 @@ interface Context {
 /** Runs the windows; throws the first failure's typed error after recording it. */
 export async function fetchFlexWindows(request: FlexWindowsRequest): Promise<FlexWindowsResult> {
   const path = journalPath(request.dataDir);
-  const lock = acquireRunLock(request.dataDir);
+  const lock = stepLock(request.dataDir, request.lock);
   let db: DatabaseSync | undefined;
   try {
     db = openJournal(path, { create: true });

@@ -28,7 +28,7 @@ import {
   recordCorrectionApplied,
 } from "../journal/corrections.ts";
 import { journalPath, openJournal, transaction } from "../journal/db.ts";
-import { acquireRunLock } from "../journal/lock.ts";
+import { type RunLock, stepLock } from "../journal/lock.ts";
 import { finishRun, startRun } from "../journal/runs.ts";
 import {
   failedActivities,
@@ -91,6 +91,8 @@ export interface PushRequest {
   readonly onSecret?: (value: string) => void;
   /** Client tuning for tests: sleep, clock, timeout, retry policy. */
   readonly client?: Partial<Pick<ClientOptions, "sleep" | "now" | "timeoutMs" | "retry">>;
+  /** The run lock when the caller holds it (`sync`); taken and released here otherwise. */
+  readonly lock?: RunLock;
 }
 
 /** What happened (or, in a dry run, would happen) in one Wealthfolio account. */
@@ -160,7 +162,7 @@ export async function push(request: PushRequest): Promise<PushReport> {
       db.close();
     }
   }
-  const lock = acquireRunLock(request.dataDir);
+  const lock = stepLock(request.dataDir, request.lock);
   try {
     const db = openJournal(path, { create: false });
     try {

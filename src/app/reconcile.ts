@@ -8,7 +8,7 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import { journalPath, openJournal, transaction } from "../journal/db.ts";
-import { acquireRunLock } from "../journal/lock.ts";
+import { type RunLock, stepLock } from "../journal/lock.ts";
 import { type ReconciliationLine, recordReconciliation } from "../journal/reconciliations.ts";
 import { finishRun, startRun } from "../journal/runs.ts";
 import {
@@ -23,6 +23,12 @@ import {
 import { readSettledHoldings, type SettleOptions } from "../reconcile/settle.ts";
 import type { HoldingsSource } from "../wealthfolio/holdings.ts";
 import {
+  type AccountMapping,
+  type AccountPair,
+  accountPairs,
+  journalAccounts,
+} from "./account_pairs.ts";
+import {
   type BrokerBooks,
   latestStatement,
   readBrokerBooks,
@@ -30,21 +36,20 @@ import {
 } from "./broker_books.ts";
 import { NothingToReconcileError } from "./errors.ts";
 
-/** An IBKR account and the Wealthfolio account it is booked into. */
-export interface AccountPair {
-  readonly ibkr: string;
-  readonly wealthfolio: string;
-}
+export type { AccountPair } from "./account_pairs.ts";
 
 export interface ReconcileRequest {
   readonly dataDir: string;
-  readonly accounts: readonly AccountPair[];
+  /** The pairs, or the mapping to pair the journal's accounts by (`IBKR_ACCOUNTS`, `IBKR_ACCOUNT_ID`). */
+  readonly accounts: readonly AccountPair[] | AccountMapping;
   readonly holdings: HoldingsSource;
   readonly settle: SettleOptions;
   readonly tolerance?: Tolerance;
   readonly now: () => Date;
   /** The exit code recorded with the run, given whether anything drifted (cli decides). */
   readonly exitCodeFor?: (drift: boolean) => number;
+  /** The run lock when the caller holds it (`sync`); taken and released here otherwise. */
+  readonly lock?: RunLock;
 }
 
 /** One account's comparison. */
@@ -74,7 +79,7 @@ export interface ReconcileReport {
 /** Runs a reconciliation as its own command: lock, compare, record. */
 export async function reconcile(request: ReconcileRequest): Promise<ReconcileReport> {
   const path = journalPath(request.dataDir);
-  const lock = acquireRunLock(request.dataDir);
+  const lock = stepLock(request.dataDir, request.lock);
   let db: DatabaseSync | undefined;
   try {
     db = openJournal(path, { create: false });
@@ -102,19 +107,22 @@ export async function reconcile(request: ReconcileRequest): Promise<ReconcileRep
 
 /**
  * Compares every account; reads nothing from Wealthfolio until every account's statement has
- * been found and read, so a missing statement fails before any network call. For composition
- * (`sync`) with a journal and lock the caller holds.
+ * been found and read, so a missing statement fails before any network call.
  */
 export async function compareAccounts(
   db: DatabaseSync,
   request: Pick<ReconcileRequest, "accounts" | "holdings" | "settle" | "tolerance">,
 ): Promise<AccountReconciliation[]> {
-  if (request.accounts.length === 0) {
+  const pairs: readonly AccountPair[] = "accountMap" in request.accounts
+    ? accountPairs(request.accounts, journalAccounts(db))
+    : request.accounts;
+  if (pairs.length === 0) {
     throw new NothingToReconcileError(
-      "no account to reconcile: map IBKR accounts to Wealthfolio accounts (IBKR_ACCOUNTS)",
+      "no account to reconcile: the journal has no statement and IBKR_ACCOUNTS names no " +
+        "account; fetch or backfill first. Nothing was reconciled",
     );
   }
-  const books: BrokerBooks[] = request.accounts.map((pair) => {
+  const books: BrokerBooks[] = pairs.map((pair) => {
     const ref = latestStatement(db, pair.ibkr);
     if (!ref) {
       throw new NothingToReconcileError(
@@ -126,7 +134,7 @@ export async function compareAccounts(
   });
   const tolerance = request.tolerance ?? DEFAULT_TOLERANCE;
   const results: AccountReconciliation[] = [];
-  for (const [i, pair] of request.accounts.entries()) {
+  for (const [i, pair] of pairs.entries()) {
     const settled = await readSettledHoldings(request.holdings, pair.wealthfolio, request.settle);
     const positions = comparePositions(books[i].positions, settled.holdings, tolerance.quantity);
     const cash = compareCash(books[i].cash, settled.holdings, tolerance.cash);

@@ -8,8 +8,10 @@
 import type { DatabaseSync } from "node:sqlite";
 import { Decimal } from "decimal.js";
 import { journalExists, journalPath, openJournal } from "../journal/db.ts";
+import { JournalError } from "../journal/errors.ts";
 import { lastSuccessfulRun } from "../journal/runs.ts";
 import { type AccountMetrics, METRICS_JOB, type RunMetrics } from "../metrics/run_metrics.ts";
+import { journalAccounts } from "./account_pairs.ts";
 import type { AccountReconciliation } from "./reconcile.ts";
 
 export interface RunFacts {
@@ -26,10 +28,12 @@ export interface RunFacts {
   readonly tokenExpiry?: Date | null;
 }
 
-/** Builds the run's metrics. A journal that does not exist contributes nothing. */
+/**
+ * Builds the run's metrics. A journal that does not exist, or cannot be used, contributes
+ * nothing: the run's own facts (its exit code 6, say) still go out.
+ */
 export function collectRunMetrics(facts: RunFacts): RunMetrics {
-  const path = journalPath(facts.dataDir);
-  const db = journalExists(path) ? openJournal(path, { create: false }) : null;
+  const db = usableJournal(journalPath(facts.dataDir));
   try {
     const accounts = new Set(facts.accounts);
     for (const a of facts.reconciled ?? []) accounts.add(a.accountId);
@@ -99,7 +103,12 @@ function skippedByReason(db: DatabaseSync, account: string): Record<string, numb
   return counts;
 }
 
-function journalAccounts(db: DatabaseSync): string[] {
-  return (db.prepare("SELECT DISTINCT account_id FROM statement_periods ORDER BY account_id")
-    .all() as { account_id: string }[]).map((r) => r.account_id);
+function usableJournal(path: string): DatabaseSync | null {
+  if (!journalExists(path)) return null;
+  try {
+    return openJournal(path, { create: false });
+  } catch (e) {
+    if (e instanceof JournalError) return null;
+    throw e;
+  }
 }

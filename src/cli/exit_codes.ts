@@ -63,3 +63,55 @@ export const EXIT = {
 } as const;
 
 export type ExitCode = typeof EXIT[keyof typeof EXIT];
+
+/**
+ * Every non-zero code, worst first: how `sync` picks its one exit code from its steps'. A bug and
+ * an unusable journal first; then what a person must fix before anything works again (the
+ * configuration, the Flex token and query, Wealthfolio's credentials and accounts); then data
+ * refused (a statement, an answer outside the contract, rows); then nothing to reconcile against;
+ * then a service unavailable, which may clear by itself; then what the run found (drift); last,
+ * warnings and metrics that could not be pushed. docs/cli.md lists the same order.
+ */
+export const SEVERITY: readonly ExitCode[] = [
+  EXIT.INTERNAL,
+  EXIT.JOURNAL,
+  EXIT.USAGE,
+  EXIT.LOCKED,
+  EXIT.FLEX_TOKEN_EXPIRED,
+  EXIT.FLEX_TOKEN_INVALID,
+  EXIT.FLEX_IP_RESTRICTED,
+  EXIT.FLEX_SERVICE_INACTIVE,
+  EXIT.FLEX_QUERY_INVALID,
+  EXIT.FLEX_ACCOUNT_INVALID,
+  EXIT.WF_AUTH,
+  EXIT.WF_ACCOUNT,
+  EXIT.ACCOUNT,
+  EXIT.INPUT,
+  EXIT.FLEX_SHORT_STATEMENT,
+  EXIT.FLEX_REFUSED,
+  EXIT.WF_PROTOCOL,
+  EXIT.WF_ROWS_REFUSED,
+  EXIT.NOTHING_TO_RECONCILE,
+  EXIT.FLEX_UNREACHABLE,
+  EXIT.WF_UNAVAILABLE,
+  EXIT.HOLDINGS_UNSETTLED,
+  EXIT.DRIFT,
+  EXIT.BOOKS_DISAGREE,
+  EXIT.FLEX_TOKEN_EXPIRING,
+  EXIT.METRICS_PUSH,
+];
+
+/**
+ * The worst of several exit codes by SEVERITY; 0 when all are 0. A code SEVERITY does not know
+ * ranks right after INTERNAL: never quietly below a known failure.
+ *
+ * @example worstExitCode([0, EXIT.DRIFT, EXIT.FLEX_TOKEN_EXPIRED]) // → 10
+ */
+export function worstExitCode(codes: readonly number[]): number {
+  const rank = (code: number) => {
+    if (code === EXIT.OK) return Infinity;
+    const i = SEVERITY.indexOf(code as ExitCode);
+    return i === -1 ? 0.5 : i;
+  };
+  return codes.reduce((worst, code) => (rank(code) < rank(worst) ? code : worst), EXIT.OK);
+}

@@ -29,8 +29,14 @@ const env: Env = (name) => Deno.env.get(name);
 /** One limiter for the whole process: every client and window shares the token's budget. */
 const limiter = new TokenRateLimiter(systemClock, IBKR_RATE_LIMIT);
 
-/** A client for the configured token and query, on the real clock, logging what it does. */
-export function flexClient(config: FlexConfig): FlexServiceClient {
+/**
+ * A client for the configured token and query, on the real clock, logging what it does and
+ * telling `observe` too (`sync` counts the error codes IBKR answers).
+ */
+export function flexClient(
+  config: FlexConfig,
+  observe?: (event: FlexEvent) => void,
+): FlexServiceClient {
   const pollMs = config.pollSeconds * 1000;
   return new FlexServiceClient(
     {
@@ -39,7 +45,15 @@ export function flexClient(config: FlexConfig): FlexServiceClient {
       baseUrl: config.baseUrl,
       userAgent: config.userAgent,
     },
-    { clock: systemClock, limiter, random: Math.random, onEvent: logEvent },
+    {
+      clock: systemClock,
+      limiter,
+      random: Math.random,
+      onEvent: (event) => {
+        logEvent(event);
+        observe?.(event);
+      },
+    },
     {
       ...DEFAULT_SCHEDULE,
       firstPollMs: pollMs,
@@ -73,17 +87,18 @@ function logEvent(event: FlexEvent): void {
 }
 
 /** Today's date where IBKR keeps its books. */
-function today(): IsoDate {
+export function today(): IsoDate {
   return newYorkDate(new Date());
 }
 
-interface WindowsRun {
+/** A windows run's progress bar (on a terminal) or log lines. */
+export interface WindowsRun {
   readonly progress: WindowProgress;
   readonly onPlan: (windows: readonly { from: string; to: string }[]) => void;
   readonly onWindow: (result: WindowResult, index: number, total: number) => void;
 }
 
-function windowsRun(json: boolean, part: string): WindowsRun {
+export function windowsRun(json: boolean, part: string): WindowsRun {
   const progress = windowProgress({ json });
   const log = logger(part);
   return {
@@ -178,7 +193,7 @@ export async function backfillServiceAction(
   }
 }
 
-function warnWithoutGuard(config: Config, part: string): void {
+export function warnWithoutGuard(config: Config, part: string): void {
   if (config.accounts.length === 0) {
     logger(part).warn(
       "no account guard configured (IBKR_ACCOUNT_ID_UPSTREAM or --account): accepting any account",

@@ -146,3 +146,12 @@ export function tokenExpiry(env: Env, flag?: string): string | null {
   }
   return value;
 }
+
+/**
+ * When the token stops working, for `ibkr_flex_token_expiry_timestamp_seconds`: the start (UTC)
+ * of its expiry date, the earliest instant that date can mean. Null when the date is unknown.
+ */
+export function tokenExpiresAt(env: Env): Date | null {
+  const date = tokenExpiry(env);
+  return date === null ? null : new Date(`${date}T00:00:00Z`);
+}

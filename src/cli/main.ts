@@ -188,6 +188,40 @@ export async function run(args: readonly string[]): Promise<number> {
     return { json: options.json, config: loadConfig(options) };
   });
 
+  program.command("reconcile")
+    .description(
+      "compare each account's latest statement (positions, cash) with Wealthfolio's holdings; " +
+        "record the drift and push the metrics",
+    )
+    .option("--fail-on-drift", "exit 30 when a position or a cash balance drifted")
+    .action(async (flags, command) => {
+      const options = globals(command);
+      const { reconcileAction } = await import("./reconcile_command.ts");
+      exitCode = await reconcileAction(
+        loadConfig(options),
+        flags.failOnDrift ?? false,
+        options.json ?? false,
+      );
+    });
+
+  program.command("sync")
+    .description(
+      "the nightly job: fetch, import and reconcile under one run lock, then push the metrics; " +
+        "exits with the worst step's code (drift is 30)",
+    )
+    .option("--from <date>", "the fetch step's first day (as for fetch)", isoDateArg)
+    .option("--to <date>", "the fetch step's last day (as for fetch)", isoDateArg)
+    .option(
+      "--overlap <days>",
+      "days before the last fetched day to fetch again (default 7)",
+      nonNegativeInt,
+    )
+    .action(async (flags, command) => {
+      const options = globals(command);
+      const { syncAction } = await import("./sync_command.ts");
+      exitCode = await syncAction(loadConfig(options), flags, options.json ?? false);
+    });
+
   program.command("verify-books")
     .description(
       "check the mapping against each statement's own CashReport and OpenPositions (journal statements by default)",

@@ -5,6 +5,7 @@
 import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { RowsRefusedError } from "../app/errors.ts";
 import type { PushReport } from "../app/push.ts";
+import type { RunLock } from "../journal/lock.ts";
 import { type Config, ConfigError } from "./config.ts";
 import type { ExitCode } from "./exit_codes.ts";
 import { classify, ExitError } from "./failure.ts";
@@ -16,6 +17,8 @@ export interface PushOptions {
   readonly dryRun: boolean;
   readonly retryFailed: boolean;
   readonly batchSize: number | null;
+  /** The run lock, when the caller holds it (`sync`). */
+  readonly lock?: RunLock;
 }
 
 /** Runs the push with the configuration; the report, or a typed error when setup refused. */
@@ -36,18 +39,23 @@ export async function runPush(config: Config, options: PushOptions): Promise<Pus
     now: () => new Date(),
     exitCodeOf: (e) => classify(e).code,
     onSecret: registerSecret,
+    lock: options.lock,
   });
 }
 
 /** Throws the ExitError a report ends with (a stop, or refused rows); nothing when all went well. */
 export function endOf(report: PushReport): void {
+  const failure = pushFailure(report);
+  if (failure) throw failure;
+}
+
+/** What a report ends with: a stop, refused rows, or null when all went well. */
+export function pushFailure(report: PushReport): ExitError | RowsRefusedError | null {
   if (report.stopped) {
-    throw new ExitError(report.stopped.message, report.stopped.exitCode as ExitCode);
+    return new ExitError(report.stopped.message, report.stopped.exitCode as ExitCode);
   }
   const refused = report.accounts.reduce((n, a) => n + a.failed, 0);
-  if (!report.dryRun && refused > 0) {
-    throw new RowsRefusedError(refused);
-  }
+  return !report.dryRun && refused > 0 ? new RowsRefusedError(refused) : null;
 }
 
 /** `import`: push what is pending (or plan it with --dry-run). */

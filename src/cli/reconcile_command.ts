@@ -1,29 +1,37 @@
 /**
  * The `reconcile` command once its flags are parsed: reconcile, push the run's metrics, print,
- * and decide the exit code. main.ts registers it with a `HoldingsSource` from the Wealthfolio
- * client (which owns login); this module needs nothing else.
+ * and decide the exit code. Wealthfolio's holdings are read by its client (which owns login), each
+ * account checked to exist first.
  */
+import { type AccountMapping, namedBy } from "../app/account_pairs.ts";
 import type { AccountPair, ReconcileReport } from "../app/reconcile.ts";
 import type { PushOutcome } from "../metrics/pushgateway.ts";
 import type { Tolerance } from "../reconcile/compare.ts";
 import type { SettleOptions } from "../reconcile/settle.ts";
-import type { HoldingsSource } from "../wealthfolio/holdings.ts";
-import type { Config } from "./config.ts";
+import { WealthfolioClient } from "../wealthfolio/client.ts";
+import { AccountHoldings, type HoldingsSource } from "../wealthfolio/holdings.ts";
+import { SessionFile } from "../wealthfolio/session.ts";
+import { type Config, ConfigError, type WealthfolioConfig } from "./config.ts";
 import { EXIT } from "./exit_codes.ts";
 import { classify } from "./failure.ts";
-import { logger } from "./logging.ts";
+import { tokenExpiresAt } from "./flex_config.ts";
 import { print, printJson } from "./output.ts";
+import { publishRunMetrics } from "./publish_metrics.ts";
 import { reconcileJson, reconcileText } from "./reconcile_output.ts";
+import { registerSecret } from "./secrets.ts";
 
 export interface ReconcileCommand {
   readonly config: Config;
-  readonly accounts: readonly AccountPair[];
+  /** The pairs, or the mapping that pairs the journal's accounts. */
+  readonly accounts: readonly AccountPair[] | AccountMapping;
   readonly holdings: HoldingsSource;
   readonly json: boolean;
   readonly failOnDrift: boolean;
   readonly settle?: Partial<SettleOptions>;
   readonly tolerance?: Tolerance;
   readonly now?: () => Date;
+  /** When the Flex token expires, when known: pushed with the metrics. */
+  readonly tokenExpiry?: Date | null;
   /** Where results go (stdout by default). */
   readonly out?: { text: (s: string) => void; json: (v: unknown) => void };
 }
@@ -52,12 +60,7 @@ export async function runReconcileCommand(c: ReconcileCommand): Promise<Reconcil
       dataDir: c.config.dataDir,
       accounts: c.accounts,
       holdings: c.holdings,
-      settle: {
-        ...DEFAULT_SETTLE,
-        clock: () => performance.now(),
-        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-        ...c.settle,
-      },
+      settle: { ...systemSettle(DEFAULT_SETTLE), ...c.settle },
       tolerance: c.tolerance,
       now,
       exitCodeFor,
@@ -77,28 +80,83 @@ export async function runReconcileCommand(c: ReconcileCommand): Promise<Reconcil
   return { exitCode, report, metrics };
 }
 
-async function publish(
+function publish(
   c: ReconcileCommand,
   startedAt: Date,
   finishedAt: Date,
   exitCode: number,
   report: ReconcileReport | undefined,
 ): Promise<PushOutcome> {
-  const { collectRunMetrics } = await import("../app/run_metrics.ts");
-  const { pushMetrics } = await import("../metrics/pushgateway.ts");
-  const log = logger("metrics");
-  const metrics = collectRunMetrics({
-    dataDir: c.config.dataDir,
+  return publishRunMetrics(c.config, {
     command: "reconcile",
-    accounts: c.accounts.map((a) => a.ibkr),
+    accounts: "accountMap" in c.accounts
+      ? Object.keys(c.accounts.accountMap)
+      : c.accounts.map((a) => a.ibkr),
     reconciled: report?.accounts,
     startedAt,
     finishedAt,
     exitCode,
+    tokenExpiry: c.tokenExpiry,
   });
-  const outcome = await pushMetrics(c.config.pushgatewayUrl, metrics);
-  if (outcome.pushed) log.info(`metrics pushed: ${outcome.groups.join(", ")}`);
-  else if (outcome.reason === "no-url") log.info("PUSHGATEWAY_URL is not set: metrics not pushed");
-  else log.error(`broker-sync: ${outcome.error.message}`);
-  return outcome;
+}
+
+/** `reconcile [--fail-on-drift]` from the configuration; returns the exit code. */
+export async function reconcileAction(
+  config: Config,
+  failOnDrift: boolean,
+  json: boolean,
+): Promise<number> {
+  const wealthfolio = requireWealthfolio(config);
+  const result = await runReconcileCommand({
+    config,
+    accounts: accountMapping(config, wealthfolio),
+    holdings: holdingsSource(config, wealthfolio),
+    json,
+    failOnDrift,
+    tokenExpiry: tokenExpiresAt((name) => Deno.env.get(name)),
+  });
+  return result.exitCode;
+}
+
+/** The Wealthfolio configuration, or a ConfigError naming WF_BASE_URL and what it is `for`. */
+export function requireWealthfolio(
+  config: Config,
+  purpose = "to read holdings from",
+): WealthfolioConfig {
+  if (config.wealthfolio === null) {
+    throw new ConfigError(
+      `WF_BASE_URL is not set: it is the Wealthfolio server ${purpose} ` +
+        "(e.g. https://wealthfolio.example)",
+    );
+  }
+  return config.wealthfolio;
+}
+
+/** `IBKR_ACCOUNTS` and `IBKR_ACCOUNT_ID`, as reconciliation pairs accounts by. */
+export function accountMapping(config: Config, wealthfolio: WealthfolioConfig): AccountMapping {
+  return { accountMap: config.accountMap, defaultAccountId: wealthfolio.defaultAccountId };
+}
+
+/** Holdings read by a Wealthfolio client with the cached session, each account checked first. */
+export function holdingsSource(config: Config, wealthfolio: WealthfolioConfig): HoldingsSource {
+  const client = new WealthfolioClient({
+    baseUrl: wealthfolio.baseUrl,
+    password: wealthfolio.password,
+    sessionFile: new SessionFile(wealthfolio.sessionPath, wealthfolio.baseUrl),
+    persistSession: true,
+    onSecret: registerSecret,
+  });
+  const mapping = accountMapping(config, wealthfolio);
+  return new AccountHoldings(client, (id) => namedBy(mapping, id));
+}
+
+/** Settling on the real clock. */
+export function systemSettle(
+  timing: Pick<SettleOptions, "intervalMs" | "deadlineMs">,
+): SettleOptions {
+  return {
+    ...timing,
+    clock: () => performance.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
 }

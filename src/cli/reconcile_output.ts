@@ -8,6 +8,11 @@ import { table } from "./output.ts";
 
 /** The `--json` shape of `reconcile`. */
 export function reconcileJson(report: ReconcileReport, metrics: PushOutcome): unknown {
+  return { ...reconcileReportJson(report), metrics: metricsJson(metrics) };
+}
+
+/** A reconciliation as JSON, every quantity and amount an exact decimal string. */
+export function reconcileReportJson(report: ReconcileReport): Record<string, unknown> {
   return {
     runId: report.runId,
     journal: report.journal,
@@ -45,7 +50,6 @@ export function reconcileJson(report: ReconcileReport, metrics: PushOutcome): un
       })),
       uncompared: a.uncompared,
     })),
-    metrics: metricsJson(metrics),
   };
 }
 

@@ -69,7 +69,13 @@ export const DEFAULT_SCHEDULE: FlexSchedule = {
 /** What the client did, for logs (never carries the token). */
 export type FlexEvent =
   | { readonly kind: "call"; readonly endpoint: FlexEndpoint; readonly url: string }
-  | { readonly kind: "answer"; readonly endpoint: FlexEndpoint; readonly answer: string }
+  | {
+    readonly kind: "answer";
+    readonly endpoint: FlexEndpoint;
+    readonly answer: string;
+    /** IBKR's `<ErrorCode>`, when it answered with one (what `ibkr_flex_error` counts). */
+    readonly code: string | null;
+  }
   | { readonly kind: "wait"; readonly ms: number; readonly why: string }
   | { readonly kind: "url-refused"; readonly host: string; readonly using: string }
   | { readonly kind: "restart"; readonly why: string };
@@ -226,7 +232,12 @@ export class FlexServiceClient {
         detail: this.#clean(e.message),
       };
     }
-    this.#event({ kind: "answer", endpoint: "SendRequest", answer: answerText(answer, status) });
+    this.#event({
+      kind: "answer",
+      endpoint: "SendRequest",
+      answer: answerText(answer, status),
+      code: errorCodeOf(answer),
+    });
     switch (answer.kind) {
       case "reference":
         return { verdict: "valid", code: null, ibkrMessage: null, detail: null };
@@ -353,7 +364,7 @@ export class FlexServiceClient {
         const http = await httpGet(url, this.#headers(), this.#schedule.http);
         const answer = readServiceAnswer(http.body);
         attempt.last = this.#clean(answerText(answer, http.status));
-        this.#event({ kind: "answer", endpoint, answer: attempt.last });
+        this.#event({ kind: "answer", endpoint, answer: attempt.last, code: errorCodeOf(answer) });
         if (answer.kind === "statement") return { kind: "statement", body: http.body };
         if (answer.kind !== "unexpected") return answer;
         const detail = this.#clean(`HTTP ${http.status}: ${answer.detail}`);
@@ -466,6 +477,10 @@ export function statementUrlFor(
 interface StatementAnswer {
   readonly kind: "statement";
   readonly body: Uint8Array;
+}
+
+function errorCodeOf(answer: ServiceAnswer): string | null {
+  return answer.kind === "error" ? answer.code : null;
 }
 
 function answerText(answer: ServiceAnswer, status: number): string {

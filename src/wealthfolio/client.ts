@@ -6,6 +6,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { errorMessageOf, WealthfolioAuthError, WealthfolioProtocolError } from "./errors.ts";
+import { type Holding, parseHoldings } from "./holdings.ts";
 import { DEFAULT_RETRY, type HttpAnswer, type HttpCall, type RetryPolicy, send } from "./http.ts";
 import { type Session, sessionCookie, type SessionFile, sessionFromLogin } from "./session.ts";
 import type { NewActivity } from "./activities.ts";
@@ -218,6 +219,27 @@ export class WealthfolioClient {
       answer.status,
       `HTTP ${answer.status}: ${message}`,
     );
+  }
+
+  /**
+   * One account's holdings as Wealthfolio computes them now (§4.9), quantities exact. An unknown
+   * account answers an empty list: check the account first (AccountHoldings does).
+   */
+  async holdings(accountId: string): Promise<Holding[]> {
+    const call = {
+      method: "GET",
+      path: `/holdings?accountId=${encodeURIComponent(accountId)}`,
+    } as const;
+    const answer = await this.#call(call);
+    const name = `${call.method} ${call.path}`;
+    if (answer.status !== 200) {
+      throw new WealthfolioProtocolError(
+        name,
+        answer.status,
+        `HTTP ${answer.status}: ${errorMessageOf(answer.body)}`,
+      );
+    }
+    return parseHoldings(answer.body, name);
   }
 
   // ----- session

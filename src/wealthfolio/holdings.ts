@@ -1,9 +1,13 @@
 /**
  * Wealthfolio's holdings of one account (`GET /api/v1/holdings?accountId=`, contract §4.9), read
- * as exact decimals, and the smallest reader of them: the Wealthfolio client implements
- * `HoldingsSource` with its own session, this reader only adds a bearer it is handed.
+ * as exact decimals. The Wealthfolio client reads them with its session; `AccountHoldings` puts a
+ * check of the account in front, because Wealthfolio answers an unknown account with no holdings
+ * rather than an error, which would read as "everything drifted".
  */
 import { Decimal } from "decimal.js";
+import { targetAccount } from "./accounts.ts";
+import type { WfAccount } from "./client.ts";
+import { WealthfolioProtocolError } from "./errors.ts";
 
 /** One item of the holdings list, reduced to what reconciliation compares. */
 export interface Holding {
@@ -28,23 +32,17 @@ export interface HoldingsSource {
   holdings(wealthfolioAccountId: string): Promise<readonly Holding[]>;
 }
 
-/** Wealthfolio answered something other than a holdings list. */
-export class HoldingsReadError extends Error {
-  constructor(readonly where: string, readonly status: number | null, detail: string) {
-    super(`${where}: ${detail}`);
-    this.name = "HoldingsReadError";
-  }
-}
-
 type Json = null | boolean | string | Decimal | Json[] | { [key: string]: Json };
 
 /**
- * Parses a holdings response. Wealthfolio writes quantities as JSON numbers (rust_decimal with
- * serde-float); each is read from its source text, so `0.1` is exactly 0.1, never a float.
+ * Parses a holdings response; `call` names the request in errors (`GET /holdings?accountId=…`).
+ * Wealthfolio writes quantities as JSON numbers (rust_decimal with serde-float); each is read
+ * from its source text, so `0.1` is exactly 0.1, never a float. Anything else is a
+ * WealthfolioProtocolError: an answer outside the contract.
  *
  * @example parseHoldings('[{"id":"CASH-a-GBP","holdingType":"cash","instrument":{"id":"cash:GBP","symbol":"GBP"},"localCurrency":"GBP","quantity":694.7575}]', "x")[0].quantity.toFixed() // → "694.7575"
  */
-export function parseHoldings(text: string, where: string): Holding[] {
+export function parseHoldings(text: string, call: string): Holding[] {
   let body: Json;
   try {
     body = JSON.parse(
@@ -57,17 +55,18 @@ export function parseHoldings(text: string, where: string): Holding[] {
         ) => unknown,
     );
   } catch (e) {
-    throw new HoldingsReadError(
-      where,
-      null,
+    throw new WealthfolioProtocolError(
+      call,
+      200,
       `holdings response is not JSON (${(e as Error).message})`,
     );
   }
   if (!Array.isArray(body)) {
-    throw new HoldingsReadError(where, null, "holdings response is not a list");
+    throw new WealthfolioProtocolError(call, 200, "holdings response is not a list");
   }
   return body.map((item, i) => {
-    const fail = (what: string) => new HoldingsReadError(where, null, `holdings item ${i} ${what}`);
+    const fail = (what: string) =>
+      new WealthfolioProtocolError(call, 200, `holdings item ${i} ${what}`);
     if (!isObject(item)) throw fail("is not an object");
     const instrument = isObject(item.instrument) ? item.instrument : {};
     if (!(item.quantity instanceof Decimal)) throw fail("has no numeric quantity");
@@ -93,46 +92,39 @@ function text_(value: Json | undefined): string | null {
   return typeof value === "string" && value.trim() !== "" ? value.trim() : null;
 }
 
-/**
- * Reads holdings over HTTP. `bearer` supplies the session token when the server wants one (the
- * Wealthfolio client owns login); the token is never part of an error message.
- */
-export class HttpHoldingsSource implements HoldingsSource {
-  readonly #baseUrl: string;
-  readonly #bearer: () => Promise<string | null>;
-  readonly #timeoutMs: number;
+/** What AccountHoldings needs of the Wealthfolio client. */
+export interface HoldingsReader extends HoldingsSource {
+  readonly baseUrl: string;
+  accounts(): Promise<WfAccount[]>;
+}
 
-  constructor(options: {
-    baseUrl: string;
-    bearer?: () => Promise<string | null>;
-    timeoutMs?: number;
-  }) {
-    this.#baseUrl = options.baseUrl.replace(/\/+$/, "");
-    this.#bearer = options.bearer ?? (() => Promise.resolve(null));
-    this.#timeoutMs = options.timeoutMs ?? 30_000;
+/**
+ * Holdings of accounts checked first: the account must exist, be active and take activities
+ * (the accounts are listed once per run). `namedBy` says where an account id came from, for the
+ * message when it is wrong (`IBKR_ACCOUNTS (for IBKR account U1234567)`).
+ */
+export class AccountHoldings implements HoldingsSource {
+  readonly #reader: HoldingsReader;
+  readonly #namedBy: (wealthfolioAccountId: string) => string;
+  readonly #checked = new Set<string>();
+  #accounts: Promise<WfAccount[]> | null = null;
+
+  constructor(reader: HoldingsReader, namedBy: (wealthfolioAccountId: string) => string) {
+    this.#reader = reader;
+    this.#namedBy = namedBy;
   }
 
   async holdings(wealthfolioAccountId: string): Promise<readonly Holding[]> {
-    const path = `/api/v1/holdings?accountId=${encodeURIComponent(wealthfolioAccountId)}`;
-    const where = `Wealthfolio GET ${path}`;
-    const token = await this.#bearer();
-    let response: Response;
-    try {
-      response = await fetch(`${this.#baseUrl}${path}`, {
-        headers: token ? { authorization: `Bearer ${token}` } : {},
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-    } catch (e) {
-      throw new HoldingsReadError(where, null, `unreachable: ${(e as Error).message}`);
-    }
-    const text = await response.text();
-    if (!response.ok) {
-      throw new HoldingsReadError(
-        where,
-        response.status,
-        `HTTP ${response.status} ${text.slice(0, 200).replaceAll(/\s+/g, " ")}`.trim(),
+    if (!this.#checked.has(wealthfolioAccountId)) {
+      this.#accounts ??= this.#reader.accounts();
+      targetAccount(
+        await this.#accounts,
+        wealthfolioAccountId,
+        this.#namedBy(wealthfolioAccountId),
+        this.#reader.baseUrl,
       );
+      this.#checked.add(wealthfolioAccountId);
     }
-    return parseHoldings(text, where);
+    return await this.#reader.holdings(wealthfolioAccountId);
   }
 }

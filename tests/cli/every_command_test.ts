@@ -15,14 +15,44 @@ async function commands(): Promise<string[]> {
     .filter((name) => name !== "help");
 }
 
-/** Every word of every `runCli([...])` argument list in the test suite, `--help` runs aside. */
-async function wordsRunEndToEnd(dir = `${REPO_ROOT}/tests`, words = new Set<string>()) {
+/** Every TypeScript file under tests/, with its source. */
+async function testSources(dir = `${REPO_ROOT}/tests`, found = new Map<string, string>()) {
   for await (const entry of Deno.readDir(dir)) {
     const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory) await wordsRunEndToEnd(path, words);
-    if (!entry.name.endsWith("_test.ts")) continue;
-    const source = await Deno.readTextFile(path);
-    for (const [, list] of source.matchAll(/runCli\(\s*\[([^\]]*)\]/g)) {
+    if (entry.isDirectory) await testSources(path, found);
+    else if (entry.name.endsWith(".ts")) found.set(path, await Deno.readTextFile(path));
+  }
+  return found;
+}
+
+/**
+ * The functions that run the CLI: `runCli` itself, and every top-level function of the tests
+ * that hands its first parameter, the argument list, on to `runCli` unchanged (`runFlexCli`,
+ * which also checks that no token is printed). A helper that builds its own arguments does not
+ * count: only the literal list at the call site says which command ran.
+ */
+function cliRunners(sources: Map<string, string>): string[] {
+  const runners = ["runCli"];
+  for (const source of sources.values()) {
+    // deno fmt closes a top-level function with a `}` alone at the start of a line.
+    const functions = source.matchAll(
+      /^export (?:async )?function (\w+)\(\s*(\w+)\b[\s\S]*?^\}/gm,
+    );
+    for (const [body, name, firstParameter] of functions) {
+      if (name !== "runCli" && body.includes(`runCli(${firstParameter},`)) runners.push(name);
+    }
+  }
+  return runners;
+}
+
+/** Every word of every runner's literal argument list in the test suite, `--help` runs aside. */
+async function wordsRunEndToEnd() {
+  const sources = await testSources();
+  const call = new RegExp(`\\b(?:${cliRunners(sources).join("|")})\\(\\s*\\[([^\\]]*)\\]`, "g");
+  const words = new Set<string>();
+  for (const [path, source] of sources) {
+    if (!path.endsWith("_test.ts")) continue;
+    for (const [, list] of source.matchAll(call)) {
       const literals = [...list.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
       if (!literals.includes("--help")) literals.forEach((word) => words.add(word));
     }
@@ -36,6 +66,13 @@ Deno.test("the binary offers the foundation's commands", () => {
   for (const name of ["backfill", "verify-books", "status", "activities"]) {
     assert.ok(offered.includes(name), `${name} is missing from --help: ${offered.join(", ")}`);
   }
+});
+
+Deno.test("the CLI runners are runCli and the helpers that pass their argument list to it", async () => {
+  const runners = cliRunners(await testSources());
+  assert.ok(runners.includes("runFlexCli"), runners.join(", "));
+  // spawnCli starts the CLI without runCli's checks; it is not a runner of record.
+  assert.ok(!runners.includes("spawnCli"), runners.join(", "));
 });
 
 Deno.test("every command the binary offers is run end to end with the binary's flags", async () => {

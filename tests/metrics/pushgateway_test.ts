@@ -212,3 +212,24 @@ Deno.test("the push is a PUT of Prometheus text, with the URL's credentials as b
     await server.shutdown();
   }
 });
+
+Deno.test("label values with quotes, backslashes and newlines reach the Pushgateway intact", async () => {
+  await withPushgateway(async (pg) => {
+    const reason = 'unknown-cash-type:Fees "Rebate" \\ C:\\x\nnext';
+    const outcome = await pushMetrics(
+      pg.url,
+      run({
+        accounts: [{
+          account: "U1234567",
+          positionDrift: [],
+          cashDrift: [],
+          activities: {},
+          skippedRows: { [reason]: 2 },
+        }],
+      }),
+    );
+    assert.equal(outcome.pushed, true);
+    const found = samplesOf(await pg.scrape(), "ibkr_skipped_rows", { account: "U1234567" });
+    assert.deepEqual(found.map((s) => [s.labels.reason, s.value]), [[reason, 2]]);
+  });
+});

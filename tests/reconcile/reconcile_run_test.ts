@@ -3,8 +3,9 @@
  * activities in the Wealthfolio stand-in (over loopback HTTP, with a login), holdings read and
  * compared, the result in the journal and in a real Pushgateway, and `status` showing it.
  *
- * The `reconcile` command itself is registered in main.ts once the Wealthfolio client (login)
- * exists; until then these tests run its body, `runReconcileCommand`, in-process.
+ * These tests run the command's body, `runReconcileCommand`, in-process, so that the settle loop
+ * and the stand-in's recalculation can share a virtual clock; tests/cli/sync_test.ts runs
+ * `reconcile` and `sync` through the CLI.
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
@@ -20,10 +21,11 @@ import {
 } from "../../src/cli/reconcile_command.ts";
 import { reconcileText } from "../../src/cli/reconcile_output.ts";
 import { journalPath } from "../../src/journal/db.ts";
-import { HttpHoldingsSource } from "../../src/wealthfolio/holdings.ts";
+import { WealthfolioClient } from "../../src/wealthfolio/client.ts";
 import { FIXTURE, parseJson, runCli, showRun, tempDataDir } from "../cli/run_cli.ts";
 import { startWealthfolioStandIn, type WealthfolioStandIn } from "../standins/wealthfolio.ts";
 import { type Pushgateway, samplesOf, startPushgateway } from "../support/pushgateway.ts";
+import { consistentStatement } from "../support/statements.ts";
 import { pushJournal, wealthfolioCall, wealthfolioLogin } from "../support/wealthfolio_seed.ts";
 
 /** Parsed `--json` output, read field by field. */
@@ -33,23 +35,10 @@ type Json = any;
 const PASSWORD = "reconcile-test-password";
 const ACCOUNT = "U1234567";
 
-/**
- * The bundled statement made consistent: without the "Fees Rebate" row (a type we skip), and
- * with the GBP CashReport that therefore moves 0.5 less. What we book is then all IBKR booked.
- */
-async function consistentStatement(dir: string): Promise<string> {
-  const text = await Deno.readTextFile(FIXTURE);
-  const rebate = /\s*<CashTransaction [^>]*type="Fees Rebate"[^>]*\/>/;
-  const gbp =
-    /(currency="GBP"[^>]*?)endingCash="695.2575"(\s+deposits="5000" brokerInterest="4.17"\s+commissions="-5.85") otherFees="0.5"/;
-  assert.match(text, rebate);
-  assert.match(text, gbp);
-  const consistent = text.replace(rebate, "").replace(
-    gbp,
-    '$1endingCash="694.7575"$2 otherFees="0"',
-  );
+/** The consistent variant of the bundled statement, as a file. */
+async function consistentStatementFile(dir: string): Promise<string> {
   const path = `${dir}/consistent-2025.xml`;
-  await Deno.writeTextFile(path, consistent, { mode: 0o600 });
+  await Deno.writeTextFile(path, consistentStatement(), { mode: 0o600 });
   return path;
 }
 
@@ -70,7 +59,9 @@ async function withWorld(
   work: (w: World) => Promise<void>,
 ): Promise<void> {
   const dataDir = await tempDataDir("broker-sync-reconcile-");
-  const statement = options.statement === "bundled" ? FIXTURE : await consistentStatement(dataDir);
+  const statement = options.statement === "bundled"
+    ? FIXTURE
+    : await consistentStatementFile(dataDir);
   const backfill = await runCli(["backfill", statement], {
     dataDir,
     env: { IBKR_ACCOUNT_ID_UPSTREAM: ACCOUNT },
@@ -89,6 +80,13 @@ async function withWorld(
     const token = await wealthfolioLogin(wf.baseUrl, PASSWORD);
     await pushJournal(wf.baseUrl, token, dataDir, { [ACCOUNT]: account.id });
     const pair = { ibkr: ACCOUNT, wealthfolio: account.id };
+    // One client (one login) for the world, as one reconcile run would have.
+    const client = new WealthfolioClient({
+      baseUrl: wf.baseUrl,
+      password: PASSWORD,
+      sessionFile: null,
+      persistSession: false,
+    });
     await work({
       dataDir,
       wf,
@@ -101,10 +99,7 @@ async function withWorld(
         return runReconcileCommand({
           config: loadConfig({ dataDir }, (name) => env[name]),
           accounts: [pair],
-          holdings: new HttpHoldingsSource({
-            baseUrl: wf.baseUrl,
-            bearer: () => Promise.resolve(token),
-          }),
+          holdings: client,
           json: true,
           failOnDrift: true,
           settle: {
