@@ -30,6 +30,7 @@ import {
 import { journalPath, openJournal, transaction } from "../journal/db.ts";
 import { type RunLock, stepLock } from "../journal/lock.ts";
 import { finishRun, startRun } from "../journal/runs.ts";
+import { remapBeforePush, staleStatements } from "./remap.ts";
 import {
   failedActivities,
   notPushed,
@@ -140,6 +141,11 @@ export interface PushReport {
   readonly pending: number;
   /** Set when a real run stopped early: everything not recorded is still pending. */
   readonly stopped: { readonly exitCode: number; readonly message: string } | null;
+  /**
+   * Statements mapped again first because an older mapping version mapped them (src/app/remap.ts);
+   * in a plan, the statements that would be (the plan's activities do not include their effect).
+   */
+  readonly remapped: number;
 }
 
 const log = getLogger(["broker-sync", "push"]);
@@ -157,7 +163,7 @@ export async function push(request: PushRequest): Promise<PushReport> {
   if (request.dryRun) {
     const db = openJournal(path, { create: false, readOnly: true });
     try {
-      return await plan(request, db, path);
+      return { ...await plan(request, db, path), remapped: staleStatements(db).length };
     } finally {
       db.close();
     }
@@ -166,7 +172,8 @@ export async function push(request: PushRequest): Promise<PushReport> {
   try {
     const db = openJournal(path, { create: false });
     try {
-      return await run(request, db, path);
+      const remapped = remapBeforePush(db, request.now());
+      return { ...await run(request, db, path), remapped };
     } finally {
       db.close();
     }
@@ -280,7 +287,11 @@ async function heldKeys(client: WealthfolioClient, keys: readonly string[]) {
 // ---------------------------------------------------------------------------------------------
 // Dry run
 
-async function plan(request: PushRequest, db: DatabaseSync, path: string): Promise<PushReport> {
+async function plan(
+  request: PushRequest,
+  db: DatabaseSync,
+  path: string,
+): Promise<Omit<PushReport, "remapped">> {
   const work = collectWork(db, request.retryFailed);
   const base = {
     dryRun: true,
@@ -374,7 +385,11 @@ class PushRun {
   }
 }
 
-async function run(request: PushRequest, db: DatabaseSync, path: string): Promise<PushReport> {
+async function run(
+  request: PushRequest,
+  db: DatabaseSync,
+  path: string,
+): Promise<Omit<PushReport, "remapped">> {
   const work = collectWork(db, request.retryFailed);
   const base = {
     dryRun: false,

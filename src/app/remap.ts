@@ -6,6 +6,8 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import { MAPPING_VERSION } from "../domain/activity.ts";
+import { transaction } from "../journal/db.ts";
+import { finishRun, startRun } from "../journal/runs.ts";
 import {
   hasStatementPeriods,
   setStatementQueryName,
@@ -78,4 +80,31 @@ export function remapStale(
     done.push({ ...stale, mapping: summary });
   }
   return done;
+}
+
+/**
+ * What `import` (and so `sync`) does before pushing: maps stale statements again, as one run of
+ * its own in one transaction. The account guard is not applied again: each statement passed it
+ * when it arrived (masked ids are still refused by the mapping). Returns how many were re-mapped.
+ */
+export function remapBeforePush(db: DatabaseSync, now: Date): number {
+  if (staleStatements(db).length === 0) return 0;
+  return transaction(db, () => {
+    const stamp = now.toISOString();
+    const runId = startRun(db, "remap", stamp);
+    const done = remapStale(db, { accounts: [], accountsSource: null, runId, now: stamp });
+    const journaled: Record<string, number> = {};
+    for (const r of done) {
+      for (const [type, n] of Object.entries(r.mapping.journaled)) {
+        journaled[type] = (journaled[type] ?? 0) + n;
+      }
+    }
+    finishRun(db, runId, {
+      finishedAt: new Date().toISOString(),
+      outcome: "ok",
+      exitCode: 0,
+      counts: { statements: done.length, mappingVersion: MAPPING_VERSION, journaled },
+    });
+    return done.length;
+  });
 }

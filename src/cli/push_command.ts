@@ -131,6 +131,13 @@ export function pushText(r: PushReport): string {
       ? `Wealthfolio ${r.wealthfolio}: dry run, nothing was written`
       : `Wealthfolio ${r.wealthfolio}`,
   );
+  if (r.remapped > 0) {
+    lines.push(
+      r.dryRun
+        ? `  ${r.remapped} statement(s) mapped by an older version will be mapped again first`
+        : `  ${r.remapped} statement(s) mapped by an older version were mapped again first`,
+    );
+  }
   if (r.accounts.length === 0 && r.corrections.length === 0 && !r.stopped) {
     lines.push("  nothing to push");
   }

@@ -4,7 +4,7 @@
  * since closed or fixed would stay forever (seeds README). A failed push is reported, never
  * retried into the next run, and never undoes what the run did.
  */
-import { EXPOSITION_CONTENT_TYPE, metricsGroups } from "./registry.ts";
+import { metricsGroups } from "./registry.ts";
 import type { RunMetrics } from "./run_metrics.ts";
 
 /** A group could not be pushed. */
@@ -44,10 +44,10 @@ export async function pushMetrics(
       const response = await fetch(shown, {
         method: "PUT",
         headers: {
-          "content-type": EXPOSITION_CONTENT_TYPE,
+          "content-type": group.registry.contentType,
           ...basicAuthorization(target),
         },
-        body: group.body,
+        body: await group.registry.metrics(),
         signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
       });
       const text = await response.text();

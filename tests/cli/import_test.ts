@@ -5,7 +5,9 @@
  */
 import assert from "node:assert/strict";
 import type { PushReport } from "../../src/app/push.ts";
+import { DatabaseSync } from "node:sqlite";
 import { EXIT } from "../../src/cli/exit_codes.ts";
+import { MAPPING_VERSION } from "../../src/domain/activity.ts";
 import { startWealthfolioStandIn, type WealthfolioStandIn } from "../standins/wealthfolio.ts";
 import {
   type CliResult,
@@ -95,6 +97,7 @@ Deno.test("import pushes the journal, then has nothing to do; --json is the repo
       "failed",
       "journal",
       "pending",
+      "remapped",
       "runId",
       "skipped",
       "stopped",
@@ -110,6 +113,40 @@ Deno.test("import pushes the journal, then has nothing to do; --json is the repo
     assert.equal(again.code, 0, showRun(again));
     assert.match(again.stdout, /nothing to push/);
     assert.equal(wf.state.activities.length, 13);
+  });
+});
+
+Deno.test("after an upgrade, import maps statements of an older mapping version again before pushing", async () => {
+  await withWf({}, async ({ wf, dataDir, env }) => {
+    await journalOnly(dataDir);
+    // What an older build would have left: every statement and row one mapping version back, and
+    // one row it did not know how to map yet.
+    const db = new DatabaseSync(journalFile(dataDir));
+    db.exec(`UPDATE statement_mappings SET mapping_version = ${MAPPING_VERSION - 1}`);
+    db.exec(`UPDATE activities SET mapping_version = ${MAPPING_VERSION - 1}`);
+    const { key } = db.prepare(
+      "SELECT key FROM activities WHERE state = 'pending' AND activity_type = 'DIVIDEND'",
+    ).get() as { key: string };
+    db.prepare(
+      "UPDATE activities SET state = 'skipped', reason = 'not-yet-mapped:old' WHERE key = ?",
+    ).run(key);
+    db.close();
+
+    const plan = await runCli(["--json", "import", "--dry-run"], { dataDir, env });
+    assert.equal(plan.code, 0, showRun(plan));
+    assert.equal(parseJson<PushReport>(plan).remapped, 1);
+
+    const run = await runCli(["import"], { dataDir, env });
+    assert.equal(run.code, 0, showRun(run));
+    assert.match(run.stdout, /1 statement\(s\) mapped by an older version were mapped again first/);
+    assert.equal(wf.state.activities.length, 13);
+    assert.ok(
+      wf.state.activities.some((a) => a.idempotencyKey === key),
+      `${key} reached Wealthfolio`,
+    );
+
+    const again = await runCli(["--json", "import"], { dataDir, env });
+    assert.equal(parseJson<PushReport>(again).remapped, 0);
   });
 });
 

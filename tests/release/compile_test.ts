@@ -97,8 +97,9 @@ Deno.test({
       assert.equal(code, 0, log);
       assert.ok((await Deno.stat(output)).isFile);
       const embedded = log.slice(log.indexOf("Embedded Files"));
-      assert.ok(embedded.includes("src/"), embedded);
-      for (const pkg of ["decimal.js", "zod", "saxes", "commander"]) {
+      assert.match(embedded, /─ src\b/, embedded);
+      assert.ok(embedded.includes("main.ts"), embedded);
+      for (const pkg of ["decimal.js", "zod", "saxes", "commander", "prom-client"]) {
         assert.ok(embedded.includes(pkg), `${pkg} must be embedded:\n${embedded}`);
       }
       assert.ok(!embedded.includes("fast-check"), "a test-only package must not be embedded");
@@ -106,6 +107,15 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("the directory compile excludes from bintrees exists, so a new version cannot slip past it", async () => {
+  const args = compileArgs();
+  const excluded = args[args.indexOf("--exclude") + 1];
+  assert.ok(
+    (await Deno.stat(`${excluded}/perf`)).isDirectory,
+    `${excluded} is not in the npm cache`,
+  );
 });
 
 async function* sourceFiles(dir: string): AsyncGenerator<string> {
