@@ -64,7 +64,10 @@ export function addImportCommand(
   setup: (command: Command) => { json?: boolean; config: Config },
 ): void {
   program.command("import")
-    .description("push pending activities (and owed corrections) to Wealthfolio")
+    .description(
+      "push pending activities (and owed corrections) to Wealthfolio, after mapping again " +
+        "statements an older mapping version mapped",
+    )
     .option("--dry-run", "print the plan: what would be created, found, skipped; write nothing")
     .option("--retry-failed", "send activities Wealthfolio refused before once more")
     .option(
