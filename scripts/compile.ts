@@ -3,12 +3,14 @@
  * scripts/permissions.ts. Needs the Deno runtime for the target (downloaded by `deno compile`, or
  * taken from DENORT_BIN when set, as in the Dockerfile's build stage).
  */
-import { ENTRY_POINT, PERMISSION_FLAGS } from "./permissions.ts";
+import { ENTRY_POINT, PERMISSION_FLAGS, WORKER_MODULES } from "./permissions.ts";
 
 const target = Deno.args[0] ? ["--target", Deno.args[0]] : [];
 const args = [
   "compile",
   ...PERMISSION_FLAGS,
+  // Started as a Worker, so nothing imports it statically: the binary must carry it.
+  ...WORKER_MODULES.flatMap((module) => ["--include", module]),
   ...target,
   "--output",
   "dist/broker-sync",

@@ -1,20 +1,27 @@
 /**
- * Maps one stored or arriving document into the journal: the reader, the account guard, the
- * mapper and the activity writer wired together. Called inside the caller's transaction.
+ * Maps one stored or arriving document into the journal: the reader and mapper (in this thread,
+ * or on a worker for a large document) and the journal side — account guard, statement periods,
+ * activity writer, cancellations — wired together. Called inside the caller's transaction.
  */
 import type { DatabaseSync } from "node:sqlite";
-import { MAPPING_VERSION, type RowOutcome } from "../domain/activity.ts";
+import { MAPPING_VERSION } from "../domain/activity.ts";
 import { AccountGuardError, FlexDocumentError, isMaskedAccount } from "../flex/errors.ts";
-import { type DocumentSummary, FlexDocumentReader, type StatementInfo } from "../flex/reader.ts";
+import type { DocumentSummary, StatementInfo } from "../flex/reader.ts";
 import { ActivityWriter } from "../journal/activities.ts";
 import {
   recordCancellation,
   type Resolution,
   resolveCancellations,
-  rowKeyOf,
 } from "../journal/cancellations.ts";
 import { insertStatementPeriod, recordStatementMapping } from "../journal/statements.ts";
-import { StatementMapper } from "../mapping/statement.ts";
+import { type JournalOutcome, type MappingEvents, mappingReader } from "./mapping_events.ts";
+import { MappingThread } from "./mapping_thread.ts";
+
+/**
+ * Documents this large are read and mapped on a worker thread while this one writes the journal
+ * (docs/benchmarks.md); below it, starting a thread costs more than it saves.
+ */
+export const WORKER_FROM_BYTES = 8 << 20;
 
 /** What mapping one document found. */
 export interface MappingSummary {
@@ -53,86 +60,26 @@ export interface MapDocumentOptions {
   readonly recordPeriods: boolean;
   readonly runId: number;
   readonly now: string;
+  /** The document's size when known; from WORKER_FROM_BYTES on it is read on a worker thread. */
+  readonly bytes?: number;
 }
 
-/** A document being mapped: push its bytes, then `finish`. */
-export class DocumentMapping {
-  readonly #reader: FlexDocumentReader;
+/** A document being mapped: push its bytes, then `finish`; dispose of it if giving up early. */
+export class DocumentMapping implements Disposable {
   readonly #options: MapDocumentOptions;
-  readonly #statements: { accountId: string; fromDate: string | null; toDate: string | null }[] =
-    [];
-  readonly #journaled: Record<string, number> = {};
-  readonly #skipped: Record<string, number> = {};
-  readonly #ignored: Record<string, number> = {};
-  #mappedRows = 0;
-  #skippedRows = 0;
-  #unchanged = 0;
+  readonly #journal: JournalSide;
+  readonly #reader:
+    & { write(chunk: Uint8Array): void; close(): DocumentSummary }
+    & Partial<
+      Disposable
+    >;
 
   constructor(options: MapDocumentOptions) {
     this.#options = options;
-    const writer = new ActivityWriter(
-      options.db,
-      options.statementId,
-      MAPPING_VERSION,
-      options.now,
-    );
-    const mapper = new StatementMapper({
-      outcome: (outcome: RowOutcome) => {
-        if (outcome.cancels) {
-          const key = outcome.kind === "skipped"
-            ? outcome.skipped.key
-            : rowKeyOf(outcome.activities[0].key);
-          const account = outcome.kind === "skipped"
-            ? outcome.skipped.account
-            : outcome.activities[0].account;
-          recordCancellation(options.db, { ...outcome.cancels, key, account, now: options.now });
-        }
-        if (outcome.kind === "skipped") {
-          if (writer.skipped(outcome.skipped)) {
-            bump(this.#skipped, outcome.skipped.reason);
-            this.#skippedRows++;
-          } else {
-            this.#unchanged++;
-          }
-          return;
-        }
-        let changed = false;
-        for (const activity of outcome.activities) {
-          if (writer.activity(activity)) {
-            bump(this.#journaled, activity.activityType);
-            changed = true;
-          }
-        }
-        if (changed) this.#mappedRows++;
-        else this.#unchanged++;
-      },
-      ignored: (reason: string) => bump(this.#ignored, reason),
-    });
-    this.#reader = new FlexDocumentReader(options.origin, {
-      statementStart: (info: StatementInfo) => {
-        this.#guard(info);
-        this.#statements.push({
-          accountId: info.accountId,
-          fromDate: info.fromDate,
-          toDate: info.toDate,
-        });
-        if (options.recordPeriods) {
-          insertStatementPeriod(options.db, {
-            statementId: options.statementId,
-            ordinal: info.ordinal,
-            accountId: info.accountId,
-            fromDate: info.fromDate,
-            toDate: info.toDate,
-            period: info.period,
-            whenGenerated: info.whenGenerated,
-          });
-        }
-        mapper.statementStart(info);
-      },
-      row: (row, info) => mapper.row(row, info),
-      sectionEnd: (section, info) => mapper.sectionEnd(section, info),
-      statementEnd: (info) => mapper.statementEnd(info),
-    });
+    this.#journal = new JournalSide(options);
+    this.#reader = (options.bytes ?? 0) >= WORKER_FROM_BYTES
+      ? new MappingThread(options.origin, this.#journal)
+      : mappingReader(options.origin, this.#journal);
   }
 
   write(chunk: Uint8Array): void {
@@ -149,18 +96,19 @@ export class DocumentMapping {
       );
     }
     const corrections = resolveCancellations(this.#options.db, this.#options.now);
+    const journal = this.#journal;
     const mapping: MappingSummary = {
-      statements: this.#statements,
-      journaled: this.#journaled,
+      statements: journal.statements,
+      journaled: journal.journaledByType,
       outcomes: {
-        mapped: this.#mappedRows,
-        skipped: this.#skippedRows,
-        unchanged: this.#unchanged,
+        mapped: journal.mappedRows,
+        skipped: journal.skippedRows,
+        unchanged: journal.unchanged,
       },
-      unchanged: this.#unchanged,
-      skipped: this.#skipped,
+      unchanged: journal.unchanged,
+      skipped: journal.skippedByReason,
       corrections,
-      ignored: { ...this.#ignored, ...document.ignored },
+      ignored: { ...journal.ignoredByReason, ...document.ignored },
       rows: document.rows,
     };
     recordStatementMapping(this.#options.db, {
@@ -171,6 +119,83 @@ export class DocumentMapping {
       summary: mapping,
     });
     return { document, mapping };
+  }
+
+  [Symbol.dispose](): void {
+    this.#reader[Symbol.dispose]?.();
+  }
+}
+
+/** The journal's side of the mapping events, with the counts the summary reports. */
+class JournalSide implements MappingEvents {
+  readonly #options: MapDocumentOptions;
+  readonly #writer: ActivityWriter;
+  readonly statements: { accountId: string; fromDate: string | null; toDate: string | null }[] = [];
+  readonly journaledByType: Record<string, number> = {};
+  readonly skippedByReason: Record<string, number> = {};
+  readonly ignoredByReason: Record<string, number> = {};
+  mappedRows = 0;
+  skippedRows = 0;
+  unchanged = 0;
+
+  constructor(options: MapDocumentOptions) {
+    this.#options = options;
+    this.#writer = new ActivityWriter(
+      options.db,
+      options.statementId,
+      MAPPING_VERSION,
+      options.now,
+    );
+  }
+
+  statementStart(info: StatementInfo): void {
+    this.#guard(info);
+    this.statements.push({
+      accountId: info.accountId,
+      fromDate: info.fromDate,
+      toDate: info.toDate,
+    });
+    const options = this.#options;
+    if (options.recordPeriods) {
+      insertStatementPeriod(options.db, {
+        statementId: options.statementId,
+        ordinal: info.ordinal,
+        accountId: info.accountId,
+        fromDate: info.fromDate,
+        toDate: info.toDate,
+        period: info.period,
+        whenGenerated: info.whenGenerated,
+      });
+    }
+  }
+
+  outcome(outcome: JournalOutcome): void {
+    if (outcome.cancels) {
+      recordCancellation(this.#options.db, { ...outcome.cancels, now: this.#options.now });
+    }
+    if (outcome.kind === "skipped") {
+      const entry = outcome.entries[0];
+      if (this.#writer.write(entry)) {
+        bump(this.skippedByReason, entry.reason!);
+        this.skippedRows++;
+      } else {
+        this.unchanged++;
+      }
+      return;
+    }
+    let changed = false;
+    for (const entry of outcome.entries) {
+      if (this.#writer.write(entry)) {
+        bump(this.journaledByType, entry.activityType!);
+        changed = true;
+      }
+    }
+    if (changed) this.mappedRows++;
+    else this.unchanged++;
+  }
+
+  ignored(reason: string): void {
+    bump(this.ignoredByReason, reason);
   }
 
   #guard(info: StatementInfo): void {

@@ -54,63 +54,81 @@ export class ActivityWriter {
 
   /** Journals a mapped activity as pending; returns whether the journal changed. */
   activity(a: Activity): boolean {
-    return this.#write(
-      a.key,
-      a.account,
-      a.activityType,
-      a.date.slice(0, 10),
-      a.symbol,
-      toPayload(a),
-      "pending",
-      null,
-      a.matchKey ?? null,
-    );
+    return this.write(activityEntry(a));
   }
 
   /** Journals a skipped row with its reason; returns whether the journal changed. */
   skipped(s: SkippedRow): boolean {
-    return this.#write(
-      s.key,
-      s.account,
-      null,
-      s.date,
-      s.summary.symbol ?? null,
-      { skipped: s.summary },
-      "skipped",
-      s.reason,
-      null,
-    );
+    return this.write(skippedEntry(s));
   }
 
-  #write(
-    key: string,
-    account: string,
-    type: string | null,
-    date: string | null,
-    symbol: string | null,
-    payload: unknown,
-    state: ActivityState,
-    reason: string | null,
-    matchKey: string | null,
-  ): boolean {
+  /** Journals an entry built by activityEntry or skippedEntry; returns whether the journal changed. */
+  write(e: JournalEntry): boolean {
     const r = this.#upsert.run(
-      key,
-      account,
-      type,
-      date,
-      symbol,
-      JSON.stringify(payload),
+      e.key,
+      e.account,
+      e.activityType,
+      e.businessDate,
+      e.symbol,
+      e.payload,
       this.#mappingVersion,
       this.#statementId,
-      state,
-      reason,
+      e.state,
+      e.reason,
       this.#now,
-      matchKey,
+      e.matchKey,
     );
     if (Number(r.changes) > 0) return true;
-    if (matchKey !== null) this.#backfillMatchKey.run(matchKey, key);
+    if (e.matchKey !== null) this.#backfillMatchKey.run(e.matchKey, e.key);
     return false;
   }
+}
+
+/**
+ * One `activities` row as the mapper decides it, payload already serialised: plain data, so a
+ * worker thread can build it and the journal's thread only writes it.
+ */
+export interface JournalEntry {
+  readonly key: string;
+  readonly account: string;
+  readonly activityType: string | null;
+  readonly businessDate: string | null;
+  readonly symbol: string | null;
+  /** The canonical payload JSON (toPayload), or for a skipped row `{"skipped": summary}`. */
+  readonly payload: string;
+  readonly state: "pending" | "skipped";
+  readonly reason: string | null;
+  readonly matchKey: string | null;
+}
+
+/** The entry of a mapped activity: pending, dated by its business date. */
+export function activityEntry(a: Activity): JournalEntry {
+  return {
+    key: a.key,
+    account: a.account,
+    activityType: a.activityType,
+    businessDate: a.date.slice(0, 10),
+    symbol: a.symbol,
+    payload: JSON.stringify(toPayload(a)),
+    state: "pending",
+    reason: null,
+    matchKey: a.matchKey ?? null,
+  };
+}
+
+/** The entry of a skipped row, with its reason and what the row was. */
+export function skippedEntry(s: SkippedRow): JournalEntry {
+  return {
+    key: s.key,
+    account: s.account,
+    activityType: null,
+    businessDate: s.date,
+    symbol: s.summary.symbol ?? null,
+    payload: JSON.stringify({ skipped: s.summary }),
+    state: "skipped",
+    reason: s.reason,
+    matchKey: null,
+  };
 }
 
 /** Filters for listing the journal. */
