@@ -95,8 +95,9 @@ export class DocumentMapping implements Disposable {
         "contains no <FlexStatement>: nothing to import",
       );
     }
-    const corrections = resolveCancellations(this.#options.db, this.#options.now);
     const journal = this.#journal;
+    journal.flush();
+    const corrections = resolveCancellations(this.#options.db, this.#options.now);
     const mapping: MappingSummary = {
       statements: journal.statements,
       journaled: journal.journaledByType,
@@ -173,24 +174,28 @@ class JournalSide implements MappingEvents {
     if (outcome.cancels) {
       recordCancellation(this.#options.db, { ...outcome.cancels, now: this.#options.now });
     }
+    this.#writer.queue(outcome.entries, (changed) => this.#count(outcome, changed));
+  }
+
+  /** Journals what is still queued; the counts are final after this. */
+  flush(): void {
+    this.#writer.flush();
+  }
+
+  #count(outcome: JournalOutcome, changed: readonly boolean[]): void {
     if (outcome.kind === "skipped") {
-      const entry = outcome.entries[0];
-      if (this.#writer.write(entry)) {
-        bump(this.skippedByReason, entry.reason!);
+      if (changed[0]) {
+        bump(this.skippedByReason, outcome.entries[0].reason!);
         this.skippedRows++;
       } else {
         this.unchanged++;
       }
       return;
     }
-    let changed = false;
-    for (const entry of outcome.entries) {
-      if (this.#writer.write(entry)) {
-        bump(this.journaledByType, entry.activityType!);
-        changed = true;
-      }
-    }
-    if (changed) this.mappedRows++;
+    outcome.entries.forEach((entry, i) => {
+      if (changed[i]) bump(this.journaledByType, entry.activityType!);
+    });
+    if (changed.includes(true)) this.mappedRows++;
     else this.unchanged++;
   }
 
