@@ -62,22 +62,26 @@ export interface MapDocumentOptions {
   readonly now: string;
   /** The document's size when known; from WORKER_FROM_BYTES on it is read on a worker thread. */
   readonly bytes?: number;
+  /** Read on a worker thread (true) or this one (false) whatever the size. */
+  readonly onWorker?: boolean;
+}
+
+/** The reader of this thread, or its stand-in for a worker thread (MappingThread). */
+interface DocumentReader extends Partial<Disposable> {
+  write(chunk: Uint8Array): void;
+  close(): DocumentSummary;
 }
 
 /** A document being mapped: push its bytes, then `finish`; dispose of it if giving up early. */
 export class DocumentMapping implements Disposable {
   readonly #options: MapDocumentOptions;
   readonly #journal: JournalSide;
-  readonly #reader:
-    & { write(chunk: Uint8Array): void; close(): DocumentSummary }
-    & Partial<
-      Disposable
-    >;
+  readonly #reader: DocumentReader;
 
   constructor(options: MapDocumentOptions) {
     this.#options = options;
     this.#journal = new JournalSide(options);
-    this.#reader = (options.bytes ?? 0) >= WORKER_FROM_BYTES
+    this.#reader = (options.onWorker ?? (options.bytes ?? 0) >= WORKER_FROM_BYTES)
       ? new MappingThread(options.origin, this.#journal)
       : mappingReader(options.origin, this.#journal);
   }
