@@ -545,17 +545,6 @@ Each run (wall time / peak RSS${r.gnuTime ? " / CPU time" : ""}), and the median
   }).output();
 }
 
-if (import.meta.main) {
-  let code: number;
-  try {
-    code = await main();
-  } catch (e) {
-    console.error(`bench: ${(e as Error).message}`);
-    code = 1;
-  }
-  Deno.exit(code);
-}
-
 /** The hand-written part of the doc (from FINDINGS to the end), kept across re-runs. */
 const FINDINGS = "## Findings and next steps";
 
@@ -568,4 +557,15 @@ async function handWrittenFindings(): Promise<string> {
     if (e instanceof Deno.errors.NotFound) return "";
     throw e;
   }
+}
+
+if (import.meta.main) {
+  let code: number;
+  try {
+    code = await main();
+  } catch (e) {
+    console.error(`bench: ${(e as Error).message}`);
+    code = 1;
+  }
+  Deno.exit(code);
 }
