@@ -60,7 +60,7 @@ export class ActivityWriter {
   readonly #mappingVersion: number;
   readonly #now: string;
   #queued: Queued[] = [];
-  #queuedKeys = new Set<string>();
+  readonly #queuedKeys = new Set<string>();
 
   constructor(db: DatabaseSync, statementId: number, mappingVersion: number, now: string) {
     this.#db = db;
@@ -98,8 +98,7 @@ export class ActivityWriter {
    * are written (by a later `queue` or by `flush`). Same result as `write` on each in turn.
    */
   queue(entries: readonly JournalEntry[], written: (changed: readonly boolean[]) => void): void {
-    const keys = new Set(entries.map((e) => e.key));
-    if (keys.size < entries.length) {
+    if (entries.length > 1 && new Set(entries.map((e) => e.key)).size < entries.length) {
       // The same key twice in one outcome: only row-by-row tells which write took.
       this.flush();
       written(entries.map((e) => this.write(e)));
@@ -108,7 +107,7 @@ export class ActivityWriter {
     // A key already queued must see the earlier write first.
     if (entries.some((e) => this.#queuedKeys.has(e.key))) this.flush();
     this.#queued.push({ entries, written });
-    for (const key of keys) this.#queuedKeys.add(key);
+    for (const e of entries) this.#queuedKeys.add(e.key);
     if (this.#queuedKeys.size >= BATCH_ROWS) this.flush();
   }
 
@@ -117,13 +116,14 @@ export class ActivityWriter {
     const queued = this.#queued;
     if (queued.length === 0) return;
     this.#queued = [];
-    this.#queuedKeys = new Set();
+    this.#queuedKeys.clear();
     const entries = queued.flatMap((q) => q.entries);
     const changed = new Set<string>();
     for (let at = 0; at < entries.length; at += BATCH_ROWS) {
-      const rows = entries.slice(at, at + BATCH_ROWS);
-      const returned = this.#batch(rows.length).all(...rows.flatMap((e) => this.#values(e)));
-      for (const row of returned) changed.add(row.key as string);
+      const rows = Math.min(BATCH_ROWS, entries.length - at);
+      const values: (string | number | null)[] = [];
+      for (let i = at; i < at + rows; i++) this.#values(entries[i], values);
+      for (const row of this.#batch(rows).all(...values)) changed.add(row.key as string);
     }
     for (const q of queued) {
       q.written(q.entries.map((e) => {
@@ -143,8 +143,9 @@ export class ActivityWriter {
     return statement;
   }
 
-  #values(e: JournalEntry): (string | number | null)[] {
-    return [
+  /** Appends an entry's column values, in the upsert's order, to `out`. */
+  #values(e: JournalEntry, out: (string | number | null)[] = []): (string | number | null)[] {
+    out.push(
       e.key,
       e.account,
       e.activityType,
@@ -157,7 +158,8 @@ export class ActivityWriter {
       e.reason,
       this.#now,
       e.matchKey,
-    ];
+    );
+    return out;
   }
 }
 
