@@ -77,8 +77,21 @@ interface StatementBooks {
   };
   unresolved: { key: string; reason: string }[];
   skipped: Record<string, number>;
-  balanced: boolean;
+  outcome: Outcome;
 }
+
+type Outcome = "balanced" | "differs" | "not-checked";
+
+interface Books {
+  outcome: Outcome;
+  statements: StatementBooks[];
+}
+
+const OUTCOME_TEXT: Record<Outcome, string> = {
+  balanced: "balanced",
+  differs: "differences",
+  "not-checked": "not checked (nothing to compare)",
+};
 
 interface SkippedRow {
   key: string;
@@ -191,7 +204,12 @@ function inPeriod(row: SkippedRow, s: StatementBooks): boolean {
   return (!s.fromDate || d >= s.fromDate) && (!s.toDate || d <= s.toDate);
 }
 
-function explain(s: StatementBooks, c: CurrencyBooks, skipped: SkippedRow[]): string[] {
+function explain(
+  s: StatementBooks,
+  c: CurrencyBooks,
+  skipped: SkippedRow[],
+  known: string | null,
+): string[] {
   const lines: string[] = [];
   const cats = c.categories.filter((k) => {
     try {
@@ -230,7 +248,9 @@ function explain(s: StatementBooks, c: CurrencyBooks, skipped: SkippedRow[]): st
       }.`,
     );
   }
-  if (!candidates.length && !s.unresolved.length) {
+  if (known !== null && new RegExp(`\\b${c.currency}\\b`).test(known)) {
+    lines.push("Cause: verified against the XML, see Known differences above.");
+  } else if (!candidates.length && !s.unresolved.length) {
     lines.push("No skipped row in this currency explains it. Cause: to be confirmed");
   } else {
     lines.push("Cause: to be confirmed (candidates listed; not verified against the XML)");
@@ -243,6 +263,7 @@ function fileSection(
   backfill: CliResult,
   verify: CliResult,
   skipped: SkippedRow[],
+  known: string | null,
 ): string {
   const out: string[] = [`## ${rel}`, ""];
   let mapping: Mapping | null = null;
@@ -287,7 +308,7 @@ function fileSection(
     );
   }
 
-  let books: { balanced: boolean; statements: StatementBooks[] } | null = null;
+  let books: Books | null = null;
   try {
     books = JSON.parse(verify.stdout);
   } catch {
@@ -301,7 +322,7 @@ function fileSection(
     return out.join("\n");
   }
   out.push(
-    `Books: **${books.balanced ? "balanced" : "differences"}** (verify-books exit ${verify.code}${
+    `Books: **${OUTCOME_TEXT[books.outcome]}** (verify-books exit ${verify.code}${
       backfill.code === 0 ? ", against the journal" : ", file alone"
     }).`,
     "",
@@ -309,6 +330,8 @@ function fileSection(
   books.statements.forEach((s, i) => {
     out.push(
       `### Statement ${i + 1}: ${s.accountId} ${s.fromDate ?? "?"} … ${s.toDate ?? "?"}`,
+      "",
+      `Books: ${OUTCOME_TEXT[s.outcome]}.`,
       "",
     );
     if (!s.cash) {
@@ -374,7 +397,7 @@ function fileSection(
     }
     for (const c of (s.cash ?? []).filter((c) => !c.balanced)) {
       out.push(`Explanation (${c.currency}, difference ${c.difference}):`, "");
-      for (const line of explain(s, c, skipped)) {
+      for (const line of explain(s, c, skipped, known)) {
         out.push(line.startsWith("  ") ? line : `- ${line}`);
       }
       out.push("");
@@ -407,6 +430,18 @@ function keptKnown(): string {
   return `${KNOWN_START}\n\n_None written yet._\n\n${KNOWN_END}`;
 }
 
+/**
+ * The Known differences entry of a file (its bullet, from `**<file>**` to the next bullet), or
+ * null. A currency's difference counts as explained only when the entry names that currency.
+ */
+function knownEntry(known: string, rel: string): string | null {
+  const at = known.indexOf(`- **${rel}**`);
+  if (at < 0) return null;
+  const next = known.indexOf("\n- **", at + 1);
+  return known.slice(at, next < 0 ? undefined : next);
+}
+
+const knownText = keptKnown();
 const files = sampleFiles(SAMPLES);
 const sections: string[] = [];
 const summary: string[] = [];
@@ -421,8 +456,8 @@ for (const file of files) {
       backfill.code === 0 ? ["verify-books"] : ["verify-books", file],
     );
     const skipped = skippedRows(dataDir);
-    sections.push(fileSection(rel, backfill, verify, skipped));
-    let books: { balanced: boolean; statements: StatementBooks[] } | null = null;
+    sections.push(fileSection(rel, backfill, verify, skipped, knownEntry(knownText, rel)));
+    let books: Books | null = null;
     try {
       books = JSON.parse(verify.stdout);
     } catch { /* not verified */ }
@@ -437,11 +472,13 @@ for (const file of files) {
         mapped?.mapped ?? "–"
       } | ${mapped?.skipped ?? "–"} | ${
         books
-          ? books.statements.every((s) => s.cash === null)
-            ? `cash not checked (no CashReport)${books.balanced ? "" : "; positions differ"}`
-            : books.balanced
-            ? "balanced"
-            : `differs: ${[...new Set(unbalanced)].sort().join(", ") || "positions"}`
+          ? books.outcome === "differs"
+            ? `differs: ${[...new Set(unbalanced)].sort().join(", ") || "positions"}`
+            : books.outcome === "not-checked"
+            ? "not checked (nothing to compare)"
+            : books.statements.every((s) => s.cash === null)
+            ? "balanced (positions; no CashReport)"
+            : "balanced"
           : "not verified"
       } |`,
     );
@@ -466,11 +503,12 @@ const doc = [
   "that journal (or `verify-books FILE` when the backfill refused the file). IBKR moved is",
   "`endingCash − startingCash` of the CashReport; mapped is the cash the mapped activities move in",
   "Wealthfolio. Explanations list the skipped rows of the same statement and currency as",
-  "candidate causes; `Cause: to be confirmed` marks what was not derived automatically.",
+  "candidate causes; a file listed under Known differences has its causes verified by hand",
+  "against the XML, and `Cause: to be confirmed` marks anything not yet verified.",
   "",
   "## Known differences",
   "",
-  keptKnown(),
+  knownText,
   "",
   "## Summary",
   "",

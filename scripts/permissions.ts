@@ -10,6 +10,8 @@ export const PERMISSION_FLAGS: readonly string[] = [
   // Statement files anywhere the operator names them; the journal under the data dir.
   "--allow-read",
   "--allow-write",
+  // Hosts come from configuration (PUSHGATEWAY_URL, and the services' base URLs).
+  "--allow-net",
   // Only the variables broker-sync documents.
   `--allow-env=${ENV_VARS.join(",")}`,
 ];

@@ -16,7 +16,9 @@ import {
 import { acquireRunLock } from "../journal/lock.ts";
 import { finishRun, startRun } from "../journal/runs.ts";
 import {
+  clearStatementRefusal,
   findStatementBySha,
+  hasStatementPeriods,
   insertStatement,
   isMappedBy,
   setStatementQueryName,
@@ -143,18 +145,21 @@ function ingestFile(
       origin: o.file,
       accounts: o.accounts,
       accountsSource: o.accountsSource,
-      recordPeriods: false,
+      // A fetched statement refused earlier (e.g. before the guard was fixed) has none yet.
+      recordPeriods: !hasStatementPeriods(db, stored.id),
       runId: o.runId,
       now: o.now,
       bytes: stored.byteSize,
     });
     for (const chunk of statementBytes(db, stored.id)) mapping.write(chunk);
+    const summary = mapping.finish().mapping;
+    if (stored.refused !== null) clearStatementRefusal(db, stored.id);
     return {
       path: o.file,
       sha256: o.sha256,
       outcome: "remapped",
       bytes: stored.byteSize,
-      mapping: mapping.finish().mapping,
+      mapping: summary,
     };
   }
   const size = Deno.statSync(o.file).size;

@@ -1,10 +1,12 @@
 /**
  * Maps one stored or arriving document into the journal: the reader and mapper (in this thread,
  * or on a worker for a large document) and the journal side — account guard, statement periods,
- * activity writer, cancellations — wired together. Called inside the caller's transaction.
+ * activity writer, cost basis, cancellations — wired together. Called inside the caller's
+ * transaction.
  */
 import type { DatabaseSync } from "node:sqlite";
-import { MAPPING_VERSION } from "../domain/activity.ts";
+import { type Activity, MAPPING_VERSION } from "../domain/activity.ts";
+import { fromPayload } from "../domain/payload.ts";
 import { AccountGuardError, FlexDocumentError, isMaskedAccount } from "../flex/errors.ts";
 import type { DocumentSummary, StatementInfo } from "../flex/reader.ts";
 import { ActivityWriter } from "../journal/activities.ts";
@@ -14,6 +16,9 @@ import {
   resolveCancellations,
 } from "../journal/cancellations.ts";
 import { insertStatementPeriod, recordStatementMapping } from "../journal/statements.ts";
+import type { InstrumentRef, PositionQuery } from "../mapping/cost_basis.ts";
+import { cancelledTradeFee } from "../mapping/trades.ts";
+import { type JournalCostBasis, journalCostBasis } from "./cost_basis.ts";
 import { type JournalOutcome, type MappingEvents, mappingReader } from "./mapping_events.ts";
 import { MappingThread } from "./mapping_thread.ts";
 
@@ -60,6 +65,8 @@ export interface MapDocumentOptions {
   readonly recordPeriods: boolean;
   readonly runId: number;
   readonly now: string;
+  /** Checked for each `<FlexStatement>` after the account guard (fetch: the window is covered). */
+  readonly checkStatement?: (info: StatementInfo) => void;
   /** The document's size when known; from WORKER_FROM_BYTES on it is read on a worker thread. */
   readonly bytes?: number;
   /** Read on a worker thread (true) or this one (false) whatever the size. */
@@ -101,7 +108,12 @@ export class DocumentMapping implements Disposable {
     }
     const journal = this.#journal;
     journal.flush();
-    const corrections = resolveCancellations(this.#options.db, this.#options.now);
+    // A cancelled trade's fee stays charged (domain costsSurvive): booked as the trade's `:fee`.
+    const corrections = resolveCancellations(
+      this.#options.db,
+      this.#options.now,
+      (original) => journal.cancelledTradeFee(fromPayload(original)),
+    );
     const mapping: MappingSummary = {
       statements: journal.statements,
       journaled: journal.journaledByType,
@@ -131,10 +143,15 @@ export class DocumentMapping implements Disposable {
   }
 }
 
-/** The journal's side of the mapping events, with the counts the summary reports. */
+/**
+ * The journal's side of the mapping events, with the counts the summary reports, and the
+ * journal's answers to the mapper's cost questions.
+ */
 class JournalSide implements MappingEvents {
   readonly #options: MapDocumentOptions;
   readonly #writer: ActivityWriter;
+  /** Told of every activity this document changes, so later questions see it. */
+  readonly #costBasis: JournalCostBasis;
   readonly statements: { accountId: string; fromDate: string | null; toDate: string | null }[] = [];
   readonly journaledByType: Record<string, number> = {};
   readonly skippedByReason: Record<string, number> = {};
@@ -151,10 +168,12 @@ class JournalSide implements MappingEvents {
       MAPPING_VERSION,
       options.now,
     );
+    this.#costBasis = journalCostBasis(options.db);
   }
 
   statementStart(info: StatementInfo): void {
     this.#guard(info);
+    this.#options.checkStatement?.(info);
     this.statements.push({
       accountId: info.accountId,
       fromDate: info.fromDate,
@@ -186,9 +205,28 @@ class JournalSide implements MappingEvents {
     this.#writer.flush();
   }
 
+  // Questions are answered once every outcome before them is in the journal (and so told to the
+  // cost basis): what an earlier action of this document brought in counts.
+  prefetch(instruments: readonly InstrumentRef[]): void {
+    this.flush();
+    this.#costBasis.prefetch(instruments);
+  }
+
+  standing(query: PositionQuery): Activity[] {
+    this.flush();
+    return this.#costBasis.standing(query);
+  }
+
+  /** Books the fee a cancelled trade leaves charged, if any (after `flush`). */
+  cancelledTradeFee(original: Activity): void {
+    const fee = cancelledTradeFee(original);
+    if (fee && this.#writer.activity(fee)) bump(this.journaledByType, fee.activityType);
+  }
+
   #count(outcome: JournalOutcome, changed: readonly boolean[]): void {
     if (outcome.kind === "skipped") {
       if (changed[0]) {
+        this.#costBasis.removed(outcome.entries[0].key);
         bump(this.skippedByReason, outcome.entries[0].reason!);
         this.skippedRows++;
       } else {
@@ -197,7 +235,10 @@ class JournalSide implements MappingEvents {
       return;
     }
     outcome.entries.forEach((entry, i) => {
-      if (changed[i]) bump(this.journaledByType, entry.activityType!);
+      if (!changed[i]) return;
+      // Read back only once the cost basis holds any position (a statement's moves asked).
+      if (this.#costBasis.holdsAny) this.#costBasis.written(fromPayload(JSON.parse(entry.payload)));
+      bump(this.journaledByType, entry.activityType!);
     });
     if (changed.includes(true)) this.mappedRows++;
     else this.unchanged++;

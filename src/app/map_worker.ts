@@ -1,7 +1,8 @@
 /**
  * Worker thread that reads and maps one large document while the main thread journals: bytes
  * arrive over a ThreadLink, mapping events go back as lines (mapping_lines.ts). It touches no
- * file and no database; everything it decides is applied by the main thread, in order.
+ * file and no database; everything it decides is applied by the main thread, in order, and what
+ * it needs from the journal (what a position cost) it asks the main thread for.
  *
  * Started by MappingThread (mapping_thread.ts). `deno compile` must include this file
  * (scripts/compile.ts), since nothing imports it statically.
@@ -39,7 +40,10 @@ scope.onmessage = (event) => {
 };
 
 function mapDocument(link: ThreadLink, origin: string): void {
-  const lines = new MappingLineWriter();
+  const lines = new MappingLineWriter((question) => {
+    send(link, question);
+    return receiveAnswer(link);
+  });
   try {
     const reader = mappingReader(origin, lines);
     for (;;) {
@@ -59,6 +63,17 @@ function mapDocument(link: ThreadLink, origin: string): void {
   }
   send(link, lines.take());
   link.until(() => link.toMain.tryEnd());
+}
+
+/** Waits for the main thread's answer to the question just sent (it ends with an empty line). */
+function receiveAnswer(link: ThreadLink): string {
+  const decoder = new TextDecoder();
+  let text = "";
+  while (!text.endsWith("\n\n")) {
+    link.until(() => link.answers.hasData);
+    link.answers.tryRead((bytes) => text += decoder.decode(bytes, { stream: true }));
+  }
+  return text.slice(0, -1);
 }
 
 function send(link: ThreadLink, text: string): void {

@@ -4,12 +4,20 @@
  *
  * Each line starts with its kind. `S` statement start, `O` an outcome (its entries' fields;
  * each entry's payload follows on a line of its own, verbatim, so the JSON is never escaped
- * twice), `I` ignored, then `D` the document summary or `X` the error that ended the document.
- * JSON.stringify never writes a raw newline, so a newline always ends a line.
+ * twice), `I` ignored, `P` instruments to prefetch, `Q` a position query, then `D` the document
+ * summary or `X` the error that ended the document. JSON.stringify never writes a raw newline, so
+ * a newline always ends a line.
+ *
+ * A `Q` line is a question: the writer hands everything up to it to `exchange`, which returns the
+ * reader's answer (the journal's thread, replaying the line in order): a line with the number of
+ * activities, then each one's payload on a line of its own.
  */
+import type { Activity } from "../domain/activity.ts";
+import { fromPayload, toPayload } from "../domain/payload.ts";
 import type { DocumentSummary, StatementInfo } from "../flex/reader.ts";
 import { FlexDocumentError, FlexErrorResponse, FlexRowError } from "../flex/errors.ts";
 import type { JournalEntry } from "../journal/activities.ts";
+import type { InstrumentRef, PositionQuery } from "../mapping/cost_basis.ts";
 import type { CancellationRecord, JournalOutcome, MappingEvents } from "./mapping_events.ts";
 
 type EntryFields = [
@@ -24,9 +32,23 @@ type EntryFields = [
 ];
 type OutcomeLine = [JournalOutcome["kind"], CancellationRecord | null, EntryFields[]];
 
+/**
+ * Sends the lines written so far, ending with a question, and returns the other side's answer
+ * (blocking until it comes).
+ */
+export type Exchange = (lines: string) => string;
+
 /** Writes events as lines; `take` hands over what has accumulated. */
 export class MappingLineWriter implements MappingEvents {
+  readonly #exchange: Exchange;
   #text = "";
+
+  /** `exchange` carries the position questions; without one, asking is a bug. */
+  constructor(exchange: Exchange = () => {
+    throw new Error("these mapping lines have nobody to answer a position query");
+  }) {
+    this.#exchange = exchange;
+  }
 
   /** Characters waiting to be taken. */
   get length(): number {
@@ -68,6 +90,20 @@ export class MappingLineWriter implements MappingEvents {
     this.#text += `I${JSON.stringify(reason)}\n`;
   }
 
+  prefetch(instruments: readonly InstrumentRef[]): void {
+    this.#text += `P${JSON.stringify(instruments)}\n`;
+  }
+
+  standing(query: PositionQuery): Activity[] {
+    this.#text += `Q${JSON.stringify(query)}\n`;
+    const lines = this.#exchange(this.take()).split("\n");
+    const count = Number(lines[0]);
+    if (!Number.isInteger(count) || lines.length !== count + 2 || lines[count + 1] !== "") {
+      throw new Error(`malformed answer to a position query: ${JSON.stringify(lines[0])}`);
+    }
+    return lines.slice(1, count + 1).map((line) => fromPayload(JSON.parse(line)));
+  }
+
   /** The document was read to its end. */
   done(summary: DocumentSummary): void {
     this.#text += `D${JSON.stringify(summary)}\n`;
@@ -79,16 +115,21 @@ export class MappingLineWriter implements MappingEvents {
   }
 }
 
-/** Replays lines into `events`; the document's end sets `summary` or throws its error. */
+/**
+ * Replays lines into `events`; the document's end sets `summary` or throws its error. A question
+ * is answered through `answer` (the whole answer, once per `Q` line).
+ */
 export class MappingLineReader {
   readonly #events: MappingEvents;
+  readonly #answer: (text: string) => void;
   #partial = "";
   // An outcome whose payload lines are still to come.
   #outcome: { line: OutcomeLine; payloads: string[] } | null = null;
   #summary: DocumentSummary | null = null;
 
-  constructor(events: MappingEvents) {
+  constructor(events: MappingEvents, answer: (text: string) => void) {
     this.#events = events;
+    this.#answer = answer;
   }
 
   /** The document's summary once its `D` line has been read. */
@@ -127,6 +168,12 @@ export class MappingLineReader {
       case "I":
         this.#events.ignored(JSON.parse(body));
         return;
+      case "P":
+        this.#events.prefetch(JSON.parse(body));
+        return;
+      case "Q":
+        this.#answer(answerText(this.#events.standing(JSON.parse(body))));
+        return;
       case "D":
         this.#summary = JSON.parse(body);
         return;
@@ -157,6 +204,13 @@ export class MappingLineReader {
       })),
     });
   }
+}
+
+/** The answer to a position query, as `MappingLineWriter.standing` reads it. */
+export function answerText(activities: readonly Activity[]): string {
+  let text = `${activities.length}\n`;
+  for (const a of activities) text += `${JSON.stringify(toPayload(a))}\n`;
+  return text;
 }
 
 // Errors cross as their class and constructor arguments, so the journal's thread throws the same

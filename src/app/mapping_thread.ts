@@ -7,6 +7,11 @@
  *
  * Memory stays bounded: at most TO_WORKER bytes of the document and TO_MAIN bytes of events are
  * in flight, and each side blocks when it is that far ahead.
+ *
+ * The worker's position questions (corporate actions, transfers) are answered here, from the
+ * journal, when their line is replayed: the worker blocks on the answer stream meanwhile. This
+ * side replays lines whenever it waits, so a question is always reached; and the worker waits
+ * only on the answer stream then, so the answer (however long) always gets through.
  */
 import type { DocumentSummary } from "../flex/reader.ts";
 import type { MappingEvents } from "./mapping_events.ts";
@@ -30,7 +35,7 @@ export class MappingThread implements Disposable {
   constructor(origin: string, events: MappingEvents) {
     const buffer = createLinkBuffer(TO_WORKER, TO_MAIN);
     this.#link = new ThreadLink(buffer);
-    this.#lines = new MappingLineReader(events);
+    this.#lines = new MappingLineReader(events, (text) => this.#answer(text));
     this.#worker = new Worker(new URL("./map_worker.ts", import.meta.url), { type: "module" });
     // Failures come back over the link; an error event arriving after this side stopped
     // listening must not end the process.
@@ -96,6 +101,17 @@ export class MappingThread implements Disposable {
         throw new Error(`the statement reader thread did not start within ${STARTUP_MS / 1000} s`);
       }
     });
+  }
+
+  /** Sends one answer, ended by an empty line (an answer has none of its own). */
+  #answer(text: string): void {
+    const stream = this.#link.answers;
+    const answer = `${text}\n`;
+    for (let at = 0; at < answer.length;) {
+      // Not #wait: this runs while lines are being replayed, and the worker is reading answers.
+      this.#link.until(() => stream.hasRoom);
+      at += stream.tryWriteText(at === 0 ? answer : answer.slice(at));
+    }
   }
 
   #drain(): void {

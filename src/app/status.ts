@@ -2,7 +2,9 @@
 import type { DatabaseSync } from "node:sqlite";
 import { activityCounts } from "../journal/activities.ts";
 import { journalExists, journalPath, openJournal } from "../journal/db.ts";
-import { latestRuns, type RunRecord } from "../journal/runs.ts";
+import { fetchWindowCounts } from "../journal/fetch_windows.ts";
+import { type LastReconciliation, lastReconciliation } from "../journal/reconciliations.ts";
+import { lastSuccessfulRun, latestRuns, type RunRecord } from "../journal/runs.ts";
 
 export interface StatusReport {
   readonly journal: string;
@@ -10,6 +12,8 @@ export interface StatusReport {
   readonly statements: {
     readonly documents: number;
     readonly bytes: number;
+    /** Fetched statements refused after they were stored (kept as received, mapped to nothing). */
+    readonly refused: number;
     readonly accounts: readonly {
       accountId: string;
       periods: number;
@@ -21,6 +25,13 @@ export interface StatusReport {
   /** Skipped rows by reason: `needs-review` ones are what an operator must look at. */
   readonly skipped: readonly { reason: string; count: number }[];
   readonly runs: readonly RunRecord[];
+  /** Flex Web Service windows by query and state (`downloaded`, `mapped`, `refused`, `failed`). */
+  readonly fetchWindows: readonly {
+    queryId: string;
+    state: string;
+    count: number;
+    lastToDate: string;
+  }[];
   /** Undo work IBKR asked for: deletes the push step still owes Wealthfolio, and reversals whose original is not in the journal. */
   readonly corrections: {
     readonly pending: readonly {
@@ -31,6 +42,10 @@ export interface StatusReport {
     }[];
     readonly awaitingOriginal: readonly { key: string; reason: string; target: string }[];
   };
+  /** The latest reconciliation with its drifted lines, or null when none was ever recorded. */
+  readonly lastReconciliation: LastReconciliation | null;
+  /** The latest `sync` whose every step succeeded, or null. */
+  readonly lastSuccessfulSync: { readonly runId: number; readonly finishedAt: string } | null;
 }
 
 /** Builds the status report; a missing journal is reported, not created. */
@@ -40,15 +55,19 @@ export function readStatus(dataDir: string): StatusReport {
     return {
       journal: path,
       exists: false,
-      statements: { documents: 0, bytes: 0, accounts: [] },
+      statements: { documents: 0, bytes: 0, refused: 0, accounts: [] },
       activities: [],
       skipped: [],
       runs: [],
+      fetchWindows: [],
       corrections: { pending: [], awaitingOriginal: [] },
+      lastReconciliation: null,
+      lastSuccessfulSync: null,
     };
   }
   const db = openJournal(path, { create: false });
   try {
+    const sync = lastSuccessfulRun(db, "sync");
     return {
       journal: path,
       exists: true,
@@ -61,6 +80,7 @@ export function readStatus(dataDir: string): StatusReport {
         count: Number(r.n),
       })),
       runs: latestRuns(db, 5),
+      fetchWindows: fetchWindowCounts(db),
       corrections: {
         pending: (db.prepare(
           "SELECT target_key, action, reason, cancel_key FROM corrections WHERE state = 'pending' ORDER BY id",
@@ -80,6 +100,8 @@ export function readStatus(dataDir: string): StatusReport {
           target: r.target,
         })),
       },
+      lastReconciliation: lastReconciliation(db),
+      lastSuccessfulSync: sync ? { runId: sync.id, finishedAt: sync.finishedAt! } : null,
     };
   } finally {
     db.close();
@@ -88,7 +110,8 @@ export function readStatus(dataDir: string): StatusReport {
 
 function statementSummary(db: DatabaseSync): StatusReport["statements"] {
   const totals = db.prepare(
-    "SELECT COUNT(*) AS n, COALESCE(SUM(byte_size), 0) AS bytes FROM statements",
+    `SELECT COUNT(*) AS n, COALESCE(SUM(byte_size), 0) AS bytes,
+       COUNT(refused) AS refused FROM statements`,
   ).get() as Record<string, unknown>;
   const accounts = (db.prepare(
     `SELECT account_id, COUNT(*) AS n, MIN(from_date) AS first, MAX(to_date) AS last
@@ -99,5 +122,10 @@ function statementSummary(db: DatabaseSync): StatusReport["statements"] {
     fromDate: r.first === null ? null : String(r.first),
     toDate: r.last === null ? null : String(r.last),
   }));
-  return { documents: Number(totals.n), bytes: Number(totals.bytes), accounts };
+  return {
+    documents: Number(totals.n),
+    bytes: Number(totals.bytes),
+    refused: Number(totals.refused),
+    accounts,
+  };
 }

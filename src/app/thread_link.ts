@@ -1,6 +1,8 @@
 /**
- * Two bounded byte streams between the main thread and a worker, in one SharedArrayBuffer: one
- * towards the worker, one back. Each stream is a ring of fixed-size slots, so however far one
+ * Bounded byte streams between the main thread and a worker, in one SharedArrayBuffer: one
+ * towards the worker, one back, and a third towards the worker for answers to the worker's
+ * questions (kept apart from the first, which may be full of bytes the worker is not reading
+ * while it waits for an answer). Each stream is a ring of fixed-size slots, so however far one
  * side gets ahead, at most `slots × slotBytes` bytes are in flight; memory stays flat.
  *
  * Both sides block with `Atomics.wait` instead of awaiting messages, so the journal keeps its one
@@ -27,8 +29,8 @@ export class LinkCancelled extends Error {
 const BELL = 0;
 const CANCELLED = 1;
 const READY = 2;
-const SHAPE = 3; // toWorker.slots, toWorker.slotBytes, toMain.slots, toMain.slotBytes
-const CONTROL_WORDS = 8;
+const SHAPE = 3; // slots and slotBytes of toWorker, toMain, answers
+const CONTROL_WORDS = 10;
 // Each slot has a state word and a length word; a full slot of length END marks the end.
 const EMPTY = 0;
 const FULL = 1;
@@ -36,12 +38,24 @@ const END = -1;
 /** Longest single wait; a safety net, since every change rings the bell. */
 const WAIT_SLICE_MS = 1000;
 
-/** Allocates the shared buffer for a link with these two streams. */
-export function createLinkBuffer(toWorker: StreamShape, toMain: StreamShape): SharedArrayBuffer {
-  const bytes = CONTROL_WORDS * 4 + streamBytes(toWorker) + streamBytes(toMain);
+/** Allocates the shared buffer for a link with these streams. */
+export function createLinkBuffer(
+  toWorker: StreamShape,
+  toMain: StreamShape,
+  answers: StreamShape = { slots: 2, slotBytes: 64 * 1024 },
+): SharedArrayBuffer {
+  const bytes = CONTROL_WORDS * 4 + streamBytes(toWorker) + streamBytes(toMain) +
+    streamBytes(answers);
   const buffer = new SharedArrayBuffer(bytes);
   new Int32Array(buffer, 0, CONTROL_WORDS).set(
-    [toWorker.slots, toWorker.slotBytes, toMain.slots, toMain.slotBytes],
+    [
+      toWorker.slots,
+      toWorker.slotBytes,
+      toMain.slots,
+      toMain.slotBytes,
+      answers.slots,
+      answers.slotBytes,
+    ],
     SHAPE,
   );
   return buffer;
@@ -57,20 +71,22 @@ export class ThreadLink {
   readonly #control: Int32Array;
   readonly toWorker: ByteStream;
   readonly toMain: ByteStream;
+  /** Main → worker: answers, one at a time, each to the question the worker waits on. */
+  readonly answers: ByteStream;
 
   constructor(buffer: SharedArrayBuffer) {
     const control = new Int32Array(buffer, 0, CONTROL_WORDS);
     this.#control = control;
     const toWorker = { slots: control[SHAPE], slotBytes: control[SHAPE + 1] };
     const toMain = { slots: control[SHAPE + 2], slotBytes: control[SHAPE + 3] };
+    const answers = { slots: control[SHAPE + 4], slotBytes: control[SHAPE + 5] };
     const ring = () => this.#ring();
-    this.toWorker = new ByteStream(buffer, CONTROL_WORDS * 4, toWorker, ring);
-    this.toMain = new ByteStream(
-      buffer,
-      CONTROL_WORDS * 4 + streamBytes(toWorker),
-      toMain,
-      ring,
-    );
+    let offset = CONTROL_WORDS * 4;
+    this.toWorker = new ByteStream(buffer, offset, toWorker, ring);
+    offset += streamBytes(toWorker);
+    this.toMain = new ByteStream(buffer, offset, toMain, ring);
+    offset += streamBytes(toMain);
+    this.answers = new ByteStream(buffer, offset, answers, ring);
   }
 
   /** Worker side: tells the main side the worker is running. */

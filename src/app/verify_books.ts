@@ -5,6 +5,12 @@
 import type { DatabaseSync } from "node:sqlite";
 import { Decimal } from "decimal.js";
 import { type CashEffect, cashEffects, defaultCategory } from "../books/cash_effect.ts";
+import {
+  atRateOne,
+  baseSummaryAsCurrency,
+  baseSummaryRow,
+  cashReportRow,
+} from "../books/cash_report.ts";
 import { rowCategory } from "../books/categories.ts";
 import {
   balanceCash,
@@ -12,15 +18,25 @@ import {
   type CashReportRow,
   type CurrencyBooks,
   type PositionBooks,
+  positionChanges,
+  type PositionEvent,
 } from "../books/verify.ts";
-import type { Activity, Cancellation } from "../domain/activity.ts";
+import { type Activity, type Cancellation, costsSurvive } from "../domain/activity.ts";
 import { fromPayload } from "../domain/payload.ts";
 import { FlexDocumentReader, type StatementInfo } from "../flex/reader.ts";
-import { ROW_LEGS, rowKeyOf } from "../journal/cancellations.ts";
+import { isCostLeg, ROW_LEGS, rowKeyOf } from "../journal/cancellations.ts";
 import { journalExists, journalPath, openJournal } from "../journal/db.ts";
 import { statementBytes } from "../journal/statements.ts";
 import { StatementMapper } from "../mapping/statement.ts";
+import { NO_COST_BASIS } from "../mapping/cost_basis.ts";
+import { journalCostBasis } from "./cost_basis.ts";
 import { forEachChunk, statementFiles } from "./files.ts";
+
+/**
+ * `balanced`: everything compared agrees. `differs`: something disagrees (exit 7).
+ * `not-checked`: nothing could be compared (no per-currency CashReport, positions' start unknown).
+ */
+export type BooksOutcome = "balanced" | "differs" | "not-checked";
 
 export interface StatementBooks {
   readonly origin: string;
@@ -38,12 +54,18 @@ export interface StatementBooks {
   readonly unresolved: readonly { key: string; reason: string }[];
   /** Rows skipped in this statement, by reason: the usual cause of a difference. */
   readonly skipped: Readonly<Record<string, number>>;
-  readonly balanced: boolean;
+  readonly outcome: BooksOutcome;
 }
 
 export interface BooksReport {
   readonly statements: readonly StatementBooks[];
-  readonly balanced: boolean;
+  /** `differs` when any statement differs; `balanced` when something was compared and agrees. */
+  readonly outcome: BooksOutcome;
+  readonly counts: {
+    readonly balanced: number;
+    readonly differs: number;
+    readonly notChecked: number;
+  };
 }
 
 interface Booked {
@@ -67,7 +89,12 @@ export function verifyBooks(request: { dataDir: string; paths: readonly string[]
         collect(file, (write) => forEachChunk(file, write));
       }
     } else if (db) {
-      const stored = db.prepare("SELECT id, origin FROM statements ORDER BY id").all() as {
+      // Statements that mapped: not a fetched one that was refused or never got mapped.
+      const stored = db.prepare(
+        `SELECT id, origin FROM statements s WHERE refused IS NULL
+         AND EXISTS (SELECT 1 FROM statement_mappings m WHERE m.statement_id = s.id)
+         ORDER BY id`,
+      ).all() as {
         id: number;
         origin: string;
       }[];
@@ -77,10 +104,21 @@ export function verifyBooks(request: { dataDir: string; paths: readonly string[]
         });
       }
     }
-    return { statements, balanced: statements.every((s) => s.balanced) };
+    return report(statements);
   } finally {
     db?.close();
   }
+}
+
+function report(statements: StatementBooks[]): BooksReport {
+  const count = (outcome: BooksOutcome) => statements.filter((s) => s.outcome === outcome).length;
+  const counts = {
+    balanced: count("balanced"),
+    differs: count("differs"),
+    notChecked: count("not-checked"),
+  };
+  const outcome = counts.differs > 0 ? "differs" : counts.balanced > 0 ? "balanced" : "not-checked";
+  return { statements, outcome, counts };
 }
 
 class BooksCollector {
@@ -95,6 +133,10 @@ class BooksCollector {
   #symbols = new Map<string, string>();
   #hasOpenPositions = false;
   #dateOpened: string | null = null;
+  #baseCurrency: string | null = null;
+  #baseSummary: CashReportRow | null = null;
+  /** Whether every row with an outcome that moves cash converts to base at exactly 1. */
+  #atRateOne = true;
 
   constructor(
     origin: string,
@@ -103,6 +145,9 @@ class BooksCollector {
   ) {
     const mapper = new StatementMapper({
       outcome: (outcome, _statement, row) => {
+        if (outcome.kind === "activities" || outcome.cancels) {
+          this.#atRateOne &&= atRateOne(row);
+        }
         if (outcome.kind === "activities") {
           for (const activity of outcome.activities) {
             this.#booked.push({ activity, category: rowCategory(row, activity) });
@@ -115,7 +160,7 @@ class BooksCollector {
         }
       },
       ignored: () => {},
-    });
+    }, db ? journalCostBasis(db) : NO_COST_BASIS);
     this.reader = new FlexDocumentReader(origin, {
       statementStart: (info) => {
         this.#reset();
@@ -124,12 +169,9 @@ class BooksCollector {
       row: (row, info) => {
         mapper.row(row, info);
         if (row.tag === "CashReportCurrency") {
-          const currency = row.text("currency");
-          if (
-            currency && currency !== "BASE_SUMMARY" && row.text("levelOfDetail") !== "BaseCurrency"
-          ) {
-            this.#report.push({ currency, attributes: row.attributes });
-          }
+          const books = cashReportRow(row, info.accountId);
+          if (books) this.#report.push(books);
+          this.#baseSummary ??= baseSummaryRow(row, info.accountId);
         } else if (
           row.tag === "OpenPosition" && (row.text("levelOfDetail") ?? "SUMMARY") === "SUMMARY"
         ) {
@@ -152,9 +194,14 @@ class BooksCollector {
           if (instrument && position && (seen === undefined || date < seen)) {
             this.#prior.set(instrument, position);
             this.#priorDates.set(instrument, date);
+            // A position gone by the end is named by its prior row (OpenPositions has none).
+            if (!this.#symbols.has(instrument)) {
+              this.#symbols.set(instrument, row.text("symbol") ?? instrument);
+            }
           }
         } else if (row.tag === "AccountInformation") {
           this.#dateOpened = row.date("dateOpened");
+          this.#baseCurrency = row.text("currency");
         }
       },
       sectionEnd: (section, info) => mapper.sectionEnd(section, info),
@@ -176,17 +223,21 @@ class BooksCollector {
     this.#symbols = new Map();
     this.#hasOpenPositions = false;
     this.#dateOpened = null;
+    this.#baseCurrency = null;
+    this.#baseSummary = null;
+    this.#atRateOne = true;
   }
 
   #finish(info: StatementInfo): StatementBooks {
     const effects: CashEffect[] = this.#booked.flatMap((b) => cashEffects(b.activity, b.category));
-    const changes = new Map<string, Decimal>();
+    const events: PositionEvent[] = [];
     const move = (a: Activity, sign: 1 | -1) => {
-      const delta = quantityChange(a);
-      if (delta === null) return;
-      const instrument = a.conid ?? a.symbol ?? "?";
-      changes.set(instrument, (changes.get(instrument) ?? new Decimal(0)).plus(delta.times(sign)));
-      if (a.symbol && !this.#symbols.has(instrument)) this.#symbols.set(instrument, a.symbol);
+      const event = positionEvent(a, sign);
+      if (event === null) return;
+      events.push(event);
+      if (a.symbol && !this.#symbols.has(event.instrument)) {
+        this.#symbols.set(event.instrument, a.symbol);
+      }
     };
     for (const b of this.#booked) move(b.activity, 1);
 
@@ -202,16 +253,23 @@ class BooksCollector {
         });
         continue;
       }
+      // A cancelled trade's costs stay charged (costsSurvive): only its trade value is undone.
+      const costsStand = costsSurvive(cancel.reason);
       for (const t of targets) {
         used.add(t.activity.key);
+        if (costsStand && isCostLeg(t.activity.key)) continue;
         effects.push(
-          ...cashEffects(t.activity, t.category).map((e) => ({ ...e, amount: e.amount.negated() })),
+          ...cashEffects(t.activity, t.category)
+            .filter((e) => !(costsStand && e.category === "commissions"))
+            .map((e) => ({ ...e, amount: e.amount.negated() })),
         );
         move(t.activity, -1);
       }
     }
 
-    const cash = this.#report.length ? balanceCash(this.#report, effects) : null;
+    const cash = this.#report.length
+      ? balanceCash(this.#report, effects)
+      : this.#baseBooks(effects);
     const startKnown = this.#prior.size > 0 ||
       (this.#dateOpened !== null && info.fromDate !== null && this.#dateOpened >= info.fromDate);
     const positions = !this.#hasOpenPositions
@@ -226,10 +284,18 @@ class BooksCollector {
       : {
         checked: true,
         why: "",
-        rows: balancePositions(this.#prior, changes, this.#open, this.#symbols),
+        rows: balancePositions(
+          this.#prior,
+          positionChanges(this.#prior, events),
+          this.#open,
+          this.#symbols,
+        ),
       };
-    const balanced = (cash ?? []).every((c) => c.balanced) &&
-      positions.rows.every((p) => p.balanced);
+    const outcome: BooksOutcome = cash === null && !positions.checked
+      ? "not-checked"
+      : (cash ?? []).every((c) => c.balanced) && positions.rows.every((p) => p.balanced)
+      ? "balanced"
+      : "differs";
     return {
       origin: info.origin,
       accountId: info.accountId,
@@ -239,8 +305,19 @@ class BooksCollector {
       positions,
       unresolved,
       skipped: this.#skipped,
-      balanced,
+      outcome,
     };
+  }
+
+  /** The BASE_SUMMARY as the books of the statement's one currency, when it can stand as such. */
+  #baseBooks(effects: readonly CashEffect[]): CurrencyBooks[] | null {
+    const currencies = new Set(effects.map((e) => e.currency));
+    if (!this.#baseSummary || currencies.size > 1) return null;
+    const currency = [...currencies][0] ?? this.#baseCurrency ?? "BASE";
+    const books = baseSummaryAsCurrency(this.#baseSummary, currency, this.#atRateOne);
+    return books
+      ? balanceCash([books], effects).map((c) => ({ ...c, basis: "BASE_SUMMARY" }))
+      : null;
   }
 
   #findTargets(account: string, cancel: Cancellation, used: Set<string>): Booked[] {
@@ -273,16 +350,32 @@ class BooksCollector {
   }
 }
 
-/** How an activity changes its instrument's quantity; null for cash. */
-function quantityChange(a: Activity): Decimal | null {
-  if (!a.symbol || a.quantity === null) return null;
+/**
+ * How an activity changes its instrument's quantity, the way Wealthfolio applies it; `sign` −1
+ * undoes it (a cancelled original). Null for cash.
+ */
+function positionEvent(a: Activity, sign: 1 | -1): PositionEvent | null {
+  if (!a.symbol) return null;
+  const instrument = a.conid ?? a.symbol;
+  const at = (delta: Decimal): PositionEvent => ({
+    instrument,
+    date: a.date,
+    delta: sign === 1 ? delta : delta.negated(),
+  });
   switch (a.activityType) {
     case "BUY":
     case "TRANSFER_IN":
-      return a.quantity;
+      return a.quantity === null ? null : at(a.quantity);
     case "SELL":
     case "TRANSFER_OUT":
-      return a.quantity.negated();
+      return a.quantity === null ? null : at(a.quantity.negated());
+    case "SPLIT":
+      if (a.amount === null || a.amount.isZero()) return null;
+      return {
+        instrument,
+        date: a.date,
+        ratio: sign === 1 ? a.amount : new Decimal(1).dividedBy(a.amount),
+      };
     default:
       return null;
   }

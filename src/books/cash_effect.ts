@@ -23,6 +23,8 @@ export const CASH_CATEGORIES: Readonly<Record<string, readonly string[]>> = {
   advisorFees: ["advisorFees"],
   transactionTax: ["transactionTax"],
   salesTax: ["salesTax"],
+  internalTransfers: ["internalTransfers"],
+  accountTransfers: ["accountTransfers"],
 };
 
 export type CashCategory = keyof typeof CASH_CATEGORIES;

@@ -24,9 +24,18 @@ export function rowCategory(row: AnyFlexRow, activity: Activity): string {
   if (row.tag === "CashTransaction") {
     return CASH_TYPE_CATEGORIES[row.text("type") ?? ""] ?? defaultCategory(activity);
   }
+  if (row.tag === "SalesTax") return "salesTax";
   if (row.tag === "Trade") {
     if (/:(commission|rebate|tax)$/.test(activity.key)) return "commissions";
     return "trades";
   }
+  // Cash between the user's own IBKR accounts, and cash from or to another broker.
+  if (row.tag === "Transfer") {
+    return row.text("type") === "INTERNAL" ? "internalTransfers" : "accountTransfers";
+  }
+  // The CashReport has no corporate-action column; IBKR books the cash of an action like a sale
+  // (it realises P/L on it), so it is counted with the trades. Not confirmed by a sample: none
+  // with corporate-action cash has a real CashReport.
+  if (row.tag === "CorporateAction") return "trades";
   return defaultCategory(activity);
 }

@@ -28,6 +28,8 @@ export interface CurrencyBooks {
   readonly balanced: boolean;
   /** Per CashReport column present in the statement, where IBKR and we differ or not. */
   readonly categories: readonly CategoryBooks[];
+  /** `BASE_SUMMARY` when IBKR's figures come from the base summary (cash_report.ts says when). */
+  readonly basis?: "BASE_SUMMARY";
 }
 
 /** One CashReportCurrency row of a currency (not BASE_SUMMARY), attributes as written. */
@@ -118,6 +120,31 @@ export interface PositionBooks {
   readonly ibkrEnd: string;
   readonly difference: string;
   readonly balanced: boolean;
+}
+
+/**
+ * One change to an instrument's quantity as Wealthfolio applies it: `delta` shares in or out, or a
+ * SPLIT multiplying the position by `ratio` (which is why order matters).
+ */
+export type PositionEvent =
+  & { readonly instrument: string; readonly date: string }
+  & ({ readonly delta: Decimal } | { readonly ratio: Decimal });
+
+/**
+ * Replays the events, by date (stable within a date), from the starting positions; returns each
+ * instrument's change over the period. Example: start 100, SPLIT 1.25, SELL 5 → change +20.
+ */
+export function positionChanges(
+  start: ReadonlyMap<string, Decimal>,
+  events: readonly PositionEvent[],
+): Map<string, Decimal> {
+  const held = new Map(start);
+  const ordered = [...events].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+  for (const e of ordered) {
+    const now = held.get(e.instrument) ?? ZERO;
+    held.set(e.instrument, "delta" in e ? now.plus(e.delta) : now.times(e.ratio));
+  }
+  return new Map([...held].map(([k, v]) => [k, v.minus(start.get(k) ?? ZERO)]));
 }
 
 /** Start + mapped quantity changes against OpenPositions, per instrument (conid). */

@@ -4,13 +4,31 @@
  * lets the binary run with `--allow-env` scoped to exactly these names.
  */
 import { z } from "zod";
+import { registerSecret } from "./secrets.ts";
 
 /** Every environment variable broker-sync reads. */
 export const ENV_VARS = [
   "BROKER_SYNC_DATA_DIR",
+  "NO_COLOR",
+  // The account guard and the account map.
   "IBKR_ACCOUNT_ID_UPSTREAM",
   "IBKR_ACCOUNTS",
-  "NO_COLOR",
+  // The Flex Web Service.
+  "IBKR_FLEX_TOKEN",
+  "IBKR_FLEX_QUERY_ID",
+  "IBKR_FLEX_BASE_URL",
+  "IBKR_FLEX_TOKEN_EXPIRES",
+  "IBKR_FLEX_USER_AGENT",
+  "IBKR_FLEX_POLL_SECONDS",
+  // Wealthfolio.
+  "IBKR_ACCOUNT_ID",
+  "WF_BASE_URL",
+  "WF_PASSWORD",
+  "WF_SESSION_PATH",
+  // Accepted and ignored: Wealthfolio logs in with a password only.
+  "WF_USERNAME",
+  // Metrics.
+  "PUSHGATEWAY_URL",
 ] as const;
 
 const ACCOUNT_ID = /^[A-Za-z0-9*]+$/;
@@ -42,11 +60,51 @@ const accountMap = z.string().transform((text, ctx) => {
   return map;
 });
 
+/** `https://wf.example` (an `/api/v1` suffix is accepted and dropped). */
+const baseUrl = z.string().transform((text, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    ctx.addIssue({ code: "custom", message: `"${text}" is not a URL` });
+    return z.NEVER;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    ctx.addIssue({ code: "custom", message: `"${text}" is not an http(s) URL` });
+    return z.NEVER;
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    ctx.addIssue({ code: "custom", message: "must be a plain URL (no credentials, query or #)" });
+    return z.NEVER;
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, "").replace(/\/api\/v1$/, "");
+});
+
+/** A Wealthfolio account id (a UUID in practice; not assumed). */
+const wfAccountId = z.string().trim().regex(/^[^\s,=]+$/, "is not a Wealthfolio account id");
+
 const EnvSchema = z.object({
   BROKER_SYNC_DATA_DIR: z.string().min(1).optional(),
   IBKR_ACCOUNT_ID_UPSTREAM: accountList.optional(),
   IBKR_ACCOUNTS: accountMap.optional(),
+  PUSHGATEWAY_URL: z.url({ protocol: /^https?$/ }).optional(),
+  WF_BASE_URL: baseUrl.optional(),
+  WF_PASSWORD: z.string().optional(),
+  WF_SESSION_PATH: z.string().min(1).optional(),
+  IBKR_ACCOUNT_ID: wfAccountId.optional(),
 });
+
+/** Where and how to reach Wealthfolio; null when WF_BASE_URL is not set. */
+export interface WealthfolioConfig {
+  /** The server's root URL, without `/api/v1`. */
+  readonly baseUrl: string;
+  /** Only needed when the server requires a password (`GET /auth/status`). */
+  readonly password: string | null;
+  /** The cached session (0600), reused until it expires. */
+  readonly sessionPath: string;
+  /** `IBKR_ACCOUNT_ID`: the Wealthfolio account of IBKR accounts not in `IBKR_ACCOUNTS`. */
+  readonly defaultAccountId: string | null;
+}
 
 export interface Config {
   readonly dataDir: string;
@@ -55,6 +113,9 @@ export interface Config {
   /** Where `accounts` came from, for messages: a flag or variable name, or null when unset. */
   readonly accountsSource: string | null;
   readonly accountMap: Readonly<Record<string, string>>;
+  /** Where run metrics are pushed; null: not pushed. */
+  readonly pushgatewayUrl: string | null;
+  readonly wealthfolio: WealthfolioConfig | null;
 }
 
 /** A configuration value that cannot be used. */
@@ -71,6 +132,7 @@ export function loadConfig(
   env: (name: string) => string | undefined = (name) => Deno.env.get(name),
 ): Config {
   const raw = Object.fromEntries(ENV_VARS.map((name) => [name, env(name) || undefined]));
+  registerSecret(raw.WF_PASSWORD);
   const parsed = EnvSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -85,14 +147,31 @@ export function loadConfig(
     accountsSource = "--account";
   }
   const accountMap = parsed.data.IBKR_ACCOUNTS ?? {};
+  const pushgatewayUrl = parsed.data.PUSHGATEWAY_URL ?? null;
+  // A Pushgateway behind basic auth carries its password in the URL.
+  if (pushgatewayUrl) registerSecret(decodeURIComponent(new URL(pushgatewayUrl).password));
   if (accounts.length === 0 && Object.keys(accountMap).length) {
     accounts = Object.keys(accountMap);
     accountsSource = "IBKR_ACCOUNTS";
   }
+  const dataDir = flags.dataDir ?? parsed.data.BROKER_SYNC_DATA_DIR ?? "./data";
+  // WF_USERNAME is read only so that the runbook's environment is accepted: Wealthfolio is
+  // single-user and logs in with a password alone.
+  const e = parsed.data;
   return {
-    dataDir: flags.dataDir ?? parsed.data.BROKER_SYNC_DATA_DIR ?? "./data",
+    dataDir,
     accounts,
     accountsSource,
     accountMap,
+    pushgatewayUrl,
+    wealthfolio: e.WF_BASE_URL === undefined ? null : {
+      baseUrl: e.WF_BASE_URL,
+      password: e.WF_PASSWORD ?? null,
+      sessionPath: e.WF_SESSION_PATH ?? `${dataDir.replace(/\/+$/, "")}/${SESSION_FILE}`,
+      defaultAccountId: e.IBKR_ACCOUNT_ID ?? null,
+    },
   };
 }
+
+/** The session cache's file name inside the data dir (WF_SESSION_PATH overrides). */
+export const SESSION_FILE = "wealthfolio-session.json";

@@ -5,15 +5,20 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { BackfillResult } from "../app/backfill.ts";
+import { UsageError } from "../app/errors.ts";
+import type { FlexWindowsResult } from "../app/flex_windows.ts";
 import type { StatusReport } from "../app/status.ts";
 import type { BooksReport } from "../app/verify_books.ts";
 import { ACTIVITY_STATES, ACTIVITY_TYPES, type ActivityState } from "../domain/activity.ts";
+import { isIsoDate } from "../flex/windows.ts";
 import { VERSION } from "../version.ts";
 import { loadConfig } from "./config.ts";
 import { EXIT } from "./exit_codes.ts";
 import { classify } from "./failure.ts";
 import { configureLogging, type LogFormat, logger } from "./logging.ts";
 import { activityView, countsText, print, printJson, table } from "./output.ts";
+import { addImportCommand, pushAfterBackfill } from "./push_command.ts";
+import { registerSecret } from "./secrets.ts";
 
 interface GlobalOptions {
   dataDir?: string;
@@ -58,37 +63,163 @@ export async function run(args: readonly string[]): Promise<number> {
   const globals = (command: { optsWithGlobals: () => unknown }) => {
     const options = command.optsWithGlobals() as GlobalOptions;
     configureLogging(options.logFormat, options.verbose ?? false);
+    // Whatever the command, the token in the environment is never printed.
+    registerSecret(Deno.env.get("IBKR_FLEX_TOKEN")?.trim());
     return options;
   };
 
   program.command("backfill")
-    .description("journal and map saved Flex statement files (a directory means its *.xml files)")
-    .argument("<paths...>", "Flex XML files or directories")
+    .description(
+      "journal and map saved Flex statement files (a directory means its *.xml files), " +
+        "and/or history from the Flex Web Service with --from",
+    )
+    .argument("[paths...]", "Flex XML files or directories")
+    .option(
+      "--from <date>",
+      "also fetch [DATE, --to or yesterday] from the Flex Web Service, in windows of ≤365 days",
+      isoDateArg,
+    )
+    .option(
+      "--to <date>",
+      "last day to fetch with --from (default yesterday, New York)",
+      isoDateArg,
+    )
     .option(
       "--no-push",
-      "only journal and map; do not push to Wealthfolio (the only mode until push exists)",
+      "only journal and map; do not push to Wealthfolio",
     )
-    .action(async (paths, _options, command) => {
+    .action(async (paths, flags, command) => {
       const options = globals(command);
       const config = loadConfig(options);
-      const { backfillFiles } = await import("../app/backfill.ts");
-      const log = logger("backfill");
-      if (config.accounts.length === 0) {
-        log.warn(
-          "no account guard configured (IBKR_ACCOUNT_ID_UPSTREAM or --account): accepting any account",
+      if (paths.length === 0 && flags.from === undefined) {
+        throw new UsageError(
+          "nothing to backfill: give statement files or directories, or --from DATE",
         );
       }
-      const result = backfillFiles({
-        dataDir: config.dataDir,
-        paths,
-        accounts: config.accounts,
-        accountsSource: config.accountsSource,
-        now: () => new Date(),
-        onFile: (file, index, total) =>
-          log.info(`${index + 1}/${total} ${file.path}: ${file.outcome}`),
-      });
-      if (options.json) printJson(result);
-      else print(backfillText(result));
+      if (flags.to !== undefined && flags.from === undefined) {
+        throw new UsageError("--to needs --from");
+      }
+      // Checked before any file is journaled, so a bad setting does not leave half a backfill.
+      const service = flags.from === undefined
+        ? undefined
+        : (await import("./flex_commands.ts")).backfillServiceConfig(config);
+      const log = logger("backfill");
+      let result: BackfillResult = { runId: null, journal: "", files: [] };
+      if (paths.length > 0) {
+        const { backfillFiles } = await import("../app/backfill.ts");
+        if (config.accounts.length === 0 && service === undefined) {
+          log.warn(
+            "no account guard configured (IBKR_ACCOUNT_ID_UPSTREAM or --account): accepting any account",
+          );
+        }
+        result = backfillFiles({
+          dataDir: config.dataDir,
+          paths,
+          accounts: config.accounts,
+          accountsSource: config.accountsSource,
+          now: () => new Date(),
+          onFile: (file, index, total) =>
+            log.info(`${index + 1}/${total} ${file.path}: ${file.outcome}`),
+        });
+      }
+      let windows: FlexWindowsResult | null = null;
+      if (service !== undefined && flags.from !== undefined) {
+        const { backfillServiceAction } = await import("./flex_commands.ts");
+        windows = await backfillServiceAction(
+          config,
+          service,
+          { from: flags.from, to: flags.to },
+          options.json ?? false,
+        );
+      }
+      const journal = windows?.journal ?? result.journal;
+      const pushed = await pushAfterBackfill(config, flags.push);
+      if (options.json) printJson({ ...result, journal, service: windows, push: pushed.report });
+      else {
+        const parts = paths.length > 0 ? [backfillText(result)] : [];
+        if (windows) parts.push((await import("./flex_commands.ts")).windowsText(windows));
+        print(parts.join("\n") + pushed.text);
+      }
+      pushed.finish();
+    });
+
+  program.command("fetch")
+    .description(
+      "fetch statements from the IBKR Flex Web Service since the last fetch (the first run: the " +
+        "last 365 days), journal and map them",
+    )
+    .option("--from <date>", "first day (default: last fetched day − overlap)", isoDateArg)
+    .option("--to <date>", "last day (default: yesterday, New York)", isoDateArg)
+    .option(
+      "--overlap <days>",
+      "days before the last fetched day to fetch again, for late corrections (default 7)",
+      nonNegativeInt,
+    )
+    .action(async (flags, command) => {
+      const options = globals(command);
+      const { fetchAction } = await import("./flex_commands.ts");
+      await fetchAction(loadConfig(options), flags, options.json ?? false);
+    });
+
+  program.command("verify-token")
+    .description(
+      "ask IBKR once whether a Flex token works (nothing is fetched); token from " +
+        "IBKR_FLEX_TOKEN or --token-file",
+    )
+    .option("--token-file <path>", "read the token from this file, or from stdin with -")
+    .option(
+      "--expires-on <date>",
+      "the token's expiry date, for days left (env IBKR_FLEX_TOKEN_EXPIRES)",
+      isoDateArg,
+    )
+    .option(
+      "--warn-days <days>",
+      "exit 19 when fewer days than this are left (default 30)",
+      nonNegativeInt,
+    )
+    .action(async (flags, command) => {
+      const options = globals(command);
+      const { verifyTokenAction } = await import("./flex_commands.ts");
+      exitCode = await verifyTokenAction(loadConfig(options), flags, options.json ?? false);
+    });
+
+  addImportCommand(program, (command) => {
+    const options = globals(command);
+    return { json: options.json, config: loadConfig(options) };
+  });
+
+  program.command("reconcile")
+    .description(
+      "compare each account's latest statement (positions, cash) with Wealthfolio's holdings; " +
+        "record the drift and push the metrics",
+    )
+    .option("--fail-on-drift", "exit 30 when a position or a cash balance drifted")
+    .action(async (flags, command) => {
+      const options = globals(command);
+      const { reconcileAction } = await import("./reconcile_command.ts");
+      exitCode = await reconcileAction(
+        loadConfig(options),
+        flags.failOnDrift ?? false,
+        options.json ?? false,
+      );
+    });
+
+  program.command("sync")
+    .description(
+      "the nightly job: fetch, import and reconcile under one run lock, then push the metrics; " +
+        "exits with the worst step's code (drift is 30)",
+    )
+    .option("--from <date>", "the fetch step's first day (as for fetch)", isoDateArg)
+    .option("--to <date>", "the fetch step's last day (as for fetch)", isoDateArg)
+    .option(
+      "--overlap <days>",
+      "days before the last fetched day to fetch again (default 7)",
+      nonNegativeInt,
+    )
+    .action(async (flags, command) => {
+      const options = globals(command);
+      const { syncAction } = await import("./sync_command.ts");
+      exitCode = await syncAction(loadConfig(options), flags, options.json ?? false);
     });
 
   program.command("verify-books")
@@ -102,7 +233,7 @@ export async function run(args: readonly string[]): Promise<number> {
       const report = verifyBooks({ dataDir: loadConfig(options).dataDir, paths });
       if (options.json) printJson(report);
       else print(booksText(report));
-      if (!report.balanced) exitCode = EXIT.BOOKS_DISAGREE;
+      if (report.outcome === "differs") exitCode = EXIT.BOOKS_DISAGREE;
     });
 
   program.command("status")
@@ -185,10 +316,16 @@ function writeErr(text: string): void {
 }
 
 function isoDateArg(value: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) {
-    throw new InvalidArgumentError(`"${value}" is not YYYY-MM-DD`);
-  }
+  if (!isIsoDate(value)) throw new InvalidArgumentError(`"${value}" is not a YYYY-MM-DD date`);
   return value;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`"${value}" is not a whole number of days`);
+  }
+  return n;
 }
 
 function positiveInt(value: string): number {
@@ -232,17 +369,20 @@ function booksText(report: BooksReport): string {
   if (report.statements.length === 0) return "no statements to verify";
   const lines: string[] = [];
   for (const s of report.statements) {
+    const verdict = {
+      balanced: "balanced   ",
+      differs: "DIFFERS    ",
+      "not-checked": "not checked",
+    };
     lines.push(
-      `${s.balanced ? "balanced " : "DIFFERS  "} ${s.origin} [${s.accountId} ${
-        s.fromDate ?? "?"
-      }..${s.toDate ?? "?"}]`,
+      `${verdict[s.outcome]} ${s.origin} [${s.accountId} ${s.fromDate ?? "?"}..${s.toDate ?? "?"}]`,
     );
     if (!s.cash) lines.push("  cash: no CashReport in the statement");
     else {
       lines.push(indent(table(
         ["currency", "start", "end", "IBKR moved", "mapped", "difference", ""],
         s.cash.map((c) => [
-          c.currency,
+          c.basis ? `${c.currency} (${c.basis})` : c.currency,
           c.startingCash,
           c.endingCash,
           c.ibkr,
@@ -277,15 +417,21 @@ function booksText(report: BooksReport): string {
       }
     }
     for (const u of s.unresolved) lines.push(`  unresolved: ${u.key} ${u.reason}`);
-    if (!s.balanced && Object.keys(s.skipped).length) {
+    if (s.outcome === "differs" && Object.keys(s.skipped).length) {
       lines.push(`  skipped rows: ${countsText(s.skipped)}`);
     }
   }
-  const differing = report.statements.filter((s) => !s.balanced).length;
+  const { balanced, differs, notChecked } = report.counts;
+  const total = report.statements.length;
+  const unchecked = notChecked ? `, ${notChecked} not checked (nothing to compare)` : "";
   lines.push(
-    differing
-      ? `${differing} of ${report.statements.length} statement(s) differ`
-      : `all ${report.statements.length} statement(s) balance`,
+    differs
+      ? `${differs} of ${total} statement(s) differ${unchecked}`
+      : balanced === total
+      ? `all ${total} statement(s) balance`
+      : balanced === 0
+      ? `nothing to compare: ${total} statement(s) not checked (no CashReport, positions' start unknown)`
+      : `${balanced} of ${total} statement(s) balance${unchecked}`,
   );
   return lines.join("\n");
 }
@@ -294,7 +440,9 @@ function statusText(r: StatusReport): string {
   if (!r.exists) return `journal: ${r.journal} (none yet: run backfill or fetch)`;
   const lines = [
     `journal: ${r.journal}`,
-    `statements: ${r.statements.documents} document(s), ${r.statements.bytes} bytes`,
+    `statements: ${r.statements.documents} document(s), ${r.statements.bytes} bytes${
+      r.statements.refused ? ` (${r.statements.refused} refused: kept as received, not mapped)` : ""
+    }`,
   ];
   for (const a of r.statements.accounts) {
     lines.push(
@@ -323,6 +471,14 @@ function statusText(r: StatusReport): string {
   for (const c of r.corrections.awaitingOriginal) {
     lines.push(`  ${c.key} (${c.reason}) → ${c.target}`);
   }
+  lines.push(...reconciliationText(r));
+  if (r.fetchWindows.length) {
+    lines.push("Flex Web Service windows:");
+    lines.push(indent(table(
+      ["query", "state", "windows", "last day"],
+      r.fetchWindows.map((w) => [w.queryId, w.state, w.count, w.lastToDate]),
+    )));
+  }
   lines.push("last runs:");
   lines.push(
     r.runs.length
@@ -335,6 +491,37 @@ function statusText(r: StatusReport): string {
       : "  none",
   );
   return lines.join("\n");
+}
+
+function reconciliationText(r: StatusReport): string[] {
+  const lines = [
+    `last successful sync: ${
+      r.lastSuccessfulSync
+        ? `${r.lastSuccessfulSync.finishedAt} (run ${r.lastSuccessfulSync.runId})`
+        : "never"
+    }`,
+  ];
+  const last = r.lastReconciliation;
+  if (!last) return [...lines, "last reconciliation: never"];
+  lines.push(`last reconciliation: ${last.reconciledAt} (run ${last.runId}, ${last.command})`);
+  for (const a of last.accounts) {
+    const drifts = a.positionDrifts + a.cashDrifts;
+    lines.push(
+      `  ${a.accountId} → ${a.wealthfolioAccountId} (statement to ${a.statementToDate ?? "?"}): ${
+        drifts ? "DRIFT" : "agrees"
+      }, ${a.positions - a.positionDrifts}/${a.positions} positions and ${
+        a.currencies - a.cashDrifts
+      }/${a.currencies} currencies agree`,
+    );
+    for (const d of a.drifts) {
+      lines.push(
+        `    ${d.kind} ${d.symbol}: IBKR ${d.brokerValue ?? "-"}, Wealthfolio ${
+          d.wfValue ?? "-"
+        }, drift ${d.drift} (${d.outcome})`,
+      );
+    }
+  }
+  return lines;
 }
 
 function indent(text: string): string {

@@ -36,6 +36,8 @@ export interface ActivityView {
   readonly currency: string | null;
   readonly notes: string | null;
   readonly groupKey: string | null;
+  /** What Wealthfolio stores as metadata, e.g. `{flow: {is_external: true}}` for a transfer from another broker. */
+  readonly metadata: Readonly<Record<string, unknown>> | null;
   readonly state: string;
   readonly reason: string | null;
   /** For a skipped row: what the row was, as IBKR wrote it. */
@@ -63,6 +65,7 @@ export function activityView(a: JournalActivity): ActivityView {
       currency: row.currency ?? null,
       notes: row.description ?? null,
       groupKey: null,
+      metadata: null,
       state: a.state,
       reason: a.reason,
       source: row,
@@ -86,6 +89,7 @@ export function activityView(a: JournalActivity): ActivityView {
     currency: p.currency,
     notes: p.notes,
     groupKey: p.groupKey,
+    metadata: p.metadata,
     state: a.state,
     reason: a.reason,
   };

@@ -103,6 +103,18 @@ export interface Cancellation {
   readonly reason: string;
 }
 
+/**
+ * Whether the original's costs outlive its cancellation. A trade cancel undoes quantity and
+ * proceeds but carries `ibCommission="0"`: the commission stays charged, and a refund, if IBKR
+ * makes one, arrives as a row of its own such as `Commission Adjustments` (contracts/ibkr-flex.md
+ * §4.3, PP `…File09.xml`). So the cancelled trade's fee and its commission legs stay booked.
+ *
+ * @example costsSurvive("trade-cancel") // → true; costsSurvive("dividend-reversal") // → false
+ */
+export function costsSurvive(reason: string): boolean {
+  return reason === "trade-cancel";
+}
+
 /** The outcome the mapper gives every importable row: booked, or skipped with a reason. */
 export type RowOutcome =
   | {
@@ -131,4 +143,4 @@ export function decimalString(value: Decimal | null): string | null {
  * The mapping rules' version. Bump it whenever a rule changes what a row becomes; statements
  * mapped by an older version are mapped again by `import`.
  */
-export const MAPPING_VERSION = 3;
+export const MAPPING_VERSION = 5;

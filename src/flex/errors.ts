@@ -83,6 +83,28 @@ export class AccountGuardError extends Error {
   }
 }
 
+/**
+ * A fetched statement does not cover the window asked for: with v3 IBKR can silently answer a
+ * one-day statement (contract §1.1, §1.5). Never a success: what is missing would go unseen.
+ */
+export class ShortStatementError extends Error {
+  constructor(
+    readonly origin: string,
+    readonly accountId: string,
+    readonly requested: { readonly from: string; readonly to: string },
+    readonly covered: { readonly from: string | null; readonly to: string | null },
+  ) {
+    super(
+      `${origin}: FlexStatement accountId ${accountId} covers ${covered.from ?? "?"}..${
+        covered.to ?? "?"
+      }, not the requested ${requested.from}..${requested.to} (IBKR answered a shorter ` +
+        `statement) — no activities were mapped; the statement is kept, flagged refused. ` +
+        `Check the Flex query's period and run again`,
+    );
+    this.name = "ShortStatementError";
+  }
+}
+
 /** IBKR masks account ids as `U***4321` when the query asks for it; such an id identifies nothing. */
 export function isMaskedAccount(accountId: string): boolean {
   return accountId.includes("*");

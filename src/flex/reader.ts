@@ -10,7 +10,7 @@ import { SaxesParser, type SaxesTagPlain } from "saxes";
 import { type DayOrder, detectDayOrder, type IsoDate, parseFlexDateTime } from "./dates.ts";
 import { FlexDocumentError, FlexErrorResponse } from "./errors.ts";
 import { FlexRow, isEmptyValue } from "./row.ts";
-import { type KnownShape, ROW_SHAPES, TRADE_AGGREGATE_TAGS } from "./schema.ts";
+import { DUPLICATE_TAGS, type KnownShape, ROW_SHAPES, TRADE_AGGREGATE_TAGS } from "./schema.ts";
 
 /** A typed row of any known shape; narrow on `row.tag`. */
 export type AnyFlexRow = { [K in KnownShape as K["tag"]]: FlexRow<K> }[KnownShape["tag"]];
@@ -267,7 +267,7 @@ export class FlexDocumentReader {
     if (name !== "FlexStatements" && (!this.#statement || depth > this.#statementDepth + 1)) {
       const reason = TRADE_AGGREGATE_TAGS.has(name)
         ? `trade-aggregate:${name}`
-        : `unused-element:${name}`;
+        : DUPLICATE_TAGS.get(name) ?? `unused-element:${name}`;
       this.#ignored[reason] = (this.#ignored[reason] ?? 0) + 1;
     }
   }

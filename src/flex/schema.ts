@@ -157,7 +157,7 @@ export const CASH_REPORT_CURRENCY = shape({
 export const CORPORATE_ACTION = shape({
   tag: "CorporateAction",
   section: "CorporateActions",
-  decimals: ["quantity", "proceeds", "amount", "value", "multiplier", "fxRateToBase"],
+  decimals: ["quantity", "proceeds", "amount", "value", "costBasis", "multiplier", "fxRateToBase"],
   dates: ["reportDate"],
   dateTimes: ["dateTime"],
   texts: [...INSTRUMENT, "type", "actionDescription", "actionID", "code"],
@@ -185,6 +185,24 @@ export const TRANSFER = shape({
     "company",
     "deliveringBroker",
     "clientReference",
+  ],
+});
+
+/** VAT and similar taxes IBKR charges on its own fees (market data), contracts §2.9. */
+export const SALES_TAX = shape({
+  tag: "SalesTax",
+  section: "SalesTaxes",
+  decimals: ["salesTax", "taxableAmount", "taxRate", "fxRateToBase"],
+  dates: ["date"],
+  dateTimes: [],
+  texts: [
+    ...INSTRUMENT,
+    "country",
+    "taxType",
+    "payer",
+    "taxableDescription",
+    "taxableTransactionID",
+    "code",
   ],
 });
 
@@ -224,6 +242,7 @@ export const ROW_SHAPES = [
   CASH_REPORT_CURRENCY,
   CORPORATE_ACTION,
   TRANSFER,
+  SALES_TAX,
   SECURITY_INFO,
   CONVERSION_RATE,
   ACCOUNT_INFORMATION,
@@ -237,3 +256,12 @@ export type KnownTag = KnownShape["tag"];
  * counted as ignored by design rather than as unknown (contracts/ibkr-flex.md §2.3).
  */
 export const TRADE_AGGREGATE_TAGS = new Set(["Order", "SymbolSummary", "AssetSummary", "Lot"]);
+
+/**
+ * Sections whose rows repeat rows of another section: counted as ignored under that name, never
+ * read as activities. OptionEAE repeats the option BookTrades of Trades (same tradeID, notes
+ * `A`/`Ex`/`Ep`); importing both would book an assignment twice (contracts/ibkr-flex.md §2.9).
+ */
+export const DUPLICATE_TAGS: ReadonlyMap<string, string> = new Map([
+  ["OptionEAE", "duplicate-of-trades:OptionEAE"],
+]);

@@ -6,12 +6,26 @@
  * - Both unpushed: the original (and its legs) become `superseded`; a `net` canceller too.
  * - Original already pushed: a `delete` correction is recorded for the push step, except in
  *   `net` mode, where the canceller is booked as the compensation instead.
+ * - A trade cancel leaves the trade's costs standing (domain `costsSurvive`): its cost legs are
+ *   untouched and the caller books the fee the trade carried.
  */
 import type { DatabaseSync } from "node:sqlite";
-import type { Cancellation } from "../domain/activity.ts";
+import { type Cancellation, costsSurvive } from "../domain/activity.ts";
+import type { ActivityPayload } from "../domain/payload.ts";
 
 /** Legs that go with a row's own key (docs/cli.md). `:cash` is another row, not a leg. */
-export const ROW_LEGS = ["commission", "rebate", "out", "in", "tax"] as const;
+export const ROW_LEGS = ["commission", "rebate", "out", "in", "tax", "fee", "proceeds"] as const;
+
+/**
+ * The legs that are a row's costs: they stand when a trade is cancelled (costsSurvive). A
+ * corporate action's `:proceeds` is not one: it is the action's cash, undone with the action.
+ */
+export const COST_LEGS: readonly string[] = ["commission", "rebate", "tax", "fee"];
+
+/** Whether a key is a cost leg of its row: `ibkr:U1:42:commission` → true. */
+export function isCostLeg(key: string): boolean {
+  return key !== rowKeyOf(key) && COST_LEGS.includes(key.slice(key.lastIndexOf(":") + 1));
+}
 
 /** The key of the row an activity key belongs to: `ibkr:U1:42:out` → `ibkr:U1:42`. */
 export function rowKeyOf(key: string): string {
@@ -42,8 +56,16 @@ interface Target {
   state: string;
 }
 
-/** Resolves every open cancellation whose original is now in the journal. */
-export function resolveCancellations(db: DatabaseSync, now: string): Resolution {
+/**
+ * Resolves every open cancellation whose original is now in the journal. Where the original's
+ * costs survive its cancellation (a trade cancel), its cost legs are left as they are, and
+ * `keepCosts` receives the original activity so the caller can book the fee it carried.
+ */
+export function resolveCancellations(
+  db: DatabaseSync,
+  now: string,
+  keepCosts: (original: ActivityPayload) => void = () => {},
+): Resolution {
   const open = db.prepare(
     `SELECT key, account_id, mode, target_key, target_match, reason FROM cancellations
      WHERE state = 'open' ORDER BY created_at, key`,
@@ -110,7 +132,9 @@ export function resolveCancellations(db: DatabaseSync, now: string): Resolution 
       }
     } else {
       let pushed = 0;
+      const costsStand = costsSurvive(c.reason);
       for (const t of targets) {
+        if (costsStand && isCostLeg(t.key)) continue;
         if (t.state === "pushed") {
           correct.run(t.key, c.key, c.reason, now);
           markCancelled.run(c.key, now, t.key);
@@ -135,9 +159,39 @@ export function resolveCancellations(db: DatabaseSync, now: string): Resolution 
      WHERE activities.key = c.key AND c.state = 'resolved' AND c.mode = 'reverse'
        AND activities.state = 'skipped' AND activities.reason <> 'cancels:' || c.resolved_key`,
   ).run(now);
+  standCosts(db, now, keepCosts);
   const remaining =
     (db.prepare("SELECT COUNT(*) AS n FROM cancellations WHERE state = 'open'").get() as {
       n: number;
     }).n;
   return { resolved, superseded, corrections, open: Number(remaining) };
+}
+
+/**
+ * Every resolved trade cancel hands its cancelled trade to `keepCosts` (whose write is a no-op
+ * once the trade's `:fee` exists). Cancels resolved before costs were kept standing (mapping
+ * version 3 superseded the commission with the trade) also get their unpushed cost legs back;
+ * pushed rows are left alone (no push existed then).
+ */
+function standCosts(
+  db: DatabaseSync,
+  now: string,
+  keepCosts: (original: ActivityPayload) => void,
+): void {
+  const cancels = (db.prepare(
+    "SELECT key, account_id, resolved_key, reason FROM cancellations WHERE state = 'resolved'",
+  ).all() as { key: string; account_id: string; resolved_key: string; reason: string }[])
+    .filter((c) => costsSurvive(c.reason));
+  const restore = db.prepare(
+    `UPDATE activities SET state = 'pending', reason = NULL, cancelled_by = NULL, updated_at = ?
+     WHERE key = ? AND account_id = ? AND state = 'superseded' AND cancelled_by = ?`,
+  );
+  const original = db.prepare(
+    "SELECT payload FROM activities WHERE key = ? AND account_id = ? AND activity_type IS NOT NULL",
+  );
+  for (const c of cancels) {
+    for (const leg of COST_LEGS) restore.run(now, `${c.resolved_key}:${leg}`, c.account_id, c.key);
+    const found = original.get(c.resolved_key, c.account_id) as { payload: string } | undefined;
+    if (found) keepCosts(JSON.parse(found.payload) as ActivityPayload);
+  }
 }

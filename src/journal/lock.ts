@@ -2,6 +2,10 @@
  * The run lock: one writer per journal. An OS file lock (flock) on `<data-dir>/broker-sync.lock`,
  * taken without waiting, so a second run exits at once; the OS drops it when the holder exits,
  * however it exits, so a crash never leaves a stale lock behind.
+ *
+ * A command that runs several use cases in a row (`sync`) takes the lock once and hands it to
+ * each; a use case handed a lock runs under it and leaves releasing it to its holder, so no other
+ * run can slip in between two steps.
  */
 import { JournalLockedError } from "./errors.ts";
 
@@ -9,13 +13,15 @@ export const LOCK_FILE = "broker-sync.lock";
 
 /** A held lock; `release` is idempotent. */
 export interface RunLock {
+  /** The lock file: which data dir it guards. */
+  readonly path: string;
   release(): void;
 }
 
 /** Takes the lock or throws JournalLockedError. */
 export function acquireRunLock(dataDir: string): RunLock {
   Deno.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const path = `${dataDir.replace(/\/+$/, "")}/${LOCK_FILE}`;
+  const path = lockPath(dataDir);
   const file = Deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 });
   let held = false;
   try {
@@ -26,6 +32,7 @@ export function acquireRunLock(dataDir: string): RunLock {
   if (!held) throw new JournalLockedError(path);
   let released = false;
   return {
+    path,
     release() {
       if (released) return;
       released = true;
@@ -33,4 +40,20 @@ export function acquireRunLock(dataDir: string): RunLock {
       file.close();
     },
   };
+}
+
+/**
+ * The lock a use case runs under: `held`, when its caller holds the data dir's lock (releasing
+ * what is returned then leaves it held), else the lock taken now.
+ */
+export function stepLock(dataDir: string, held: RunLock | undefined): RunLock {
+  if (held === undefined) return acquireRunLock(dataDir);
+  if (held.path !== lockPath(dataDir)) {
+    throw new Error(`the run lock held is ${held.path}, not ${lockPath(dataDir)}`);
+  }
+  return { path: held.path, release() {} };
+}
+
+function lockPath(dataDir: string): string {
+  return `${dataDir.replace(/\/+$/, "")}/${LOCK_FILE}`;
 }

@@ -121,4 +121,76 @@ export const MIGRATIONS: readonly string[] = [
     UNIQUE (target_key, action)
   );
   `,
+  // 3: reconciliation results. Each line says how it came out and what it names; each
+  // reconciled account records which statement and which Wealthfolio account were compared.
+  `
+  ALTER TABLE reconciliations ADD COLUMN outcome TEXT NOT NULL DEFAULT 'ok'
+    CHECK (outcome IN ('ok', 'differs', 'missing-in-wealthfolio', 'only-in-wealthfolio'));
+  ALTER TABLE reconciliations ADD COLUMN symbol TEXT;
+  ALTER TABLE reconciliations ADD COLUMN detail TEXT;
+  CREATE TABLE reconciled_accounts (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    account_id TEXT NOT NULL,
+    wf_account_id TEXT NOT NULL,
+    statement_id INTEGER NOT NULL REFERENCES statements(id),
+    statement_to_date TEXT,
+    holdings_reads INTEGER NOT NULL,
+    position_lines INTEGER NOT NULL,
+    position_drifts INTEGER NOT NULL,
+    cash_lines INTEGER NOT NULL,
+    cash_drifts INTEGER NOT NULL,
+    reconciled_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, account_id)
+  ) WITHOUT ROWID;
+  `,
+  // 4: the Wealthfolio push. Assets resolved in Wealthfolio, one row per chunk a push sent, how
+  // each pushed key got there, and which superseded rows Wealthfolio was checked not to hold.
+  `
+  CREATE TABLE wf_assets (
+    base_url TEXT NOT NULL,
+    instrument TEXT NOT NULL,
+    wf_asset_id TEXT NOT NULL,
+    quote_ccy TEXT NOT NULL,
+    instrument_type TEXT,
+    resolved_at TEXT NOT NULL,
+    PRIMARY KEY (base_url, instrument)
+  ) WITHOUT ROWID;
+  CREATE TABLE push_chunks (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('check', 'create', 'delete')),
+    wf_account_id TEXT,
+    rows INTEGER NOT NULL,
+    pushed INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    calls INTEGER NOT NULL,
+    recorded_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+  ) WITHOUT ROWID;
+  ALTER TABLE sync_records ADD COLUMN how TEXT NOT NULL DEFAULT 'created'
+    CHECK (how IN ('created', 'found'));
+  ALTER TABLE activities ADD COLUMN wf_absent_at TEXT;
+  `,
+  // 5: the Flex Web Service. A fetched statement is stored before it is parsed, so a crash after
+  // the download loses nothing; one that is then refused (wrong account, short, malformed) keeps
+  // its bytes as evidence of what IBKR sent, says why, and maps to nothing. Each requested window
+  // is recorded, which is how an interrupted backfill resumes and how fetch knows where it stopped.
+  `
+  ALTER TABLE statements ADD COLUMN refused TEXT;
+  CREATE TABLE fetch_windows (
+    id INTEGER PRIMARY KEY,
+    query_id TEXT NOT NULL,
+    from_date TEXT NOT NULL,
+    to_date TEXT NOT NULL,
+    command TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('downloaded', 'mapped', 'refused', 'failed')),
+    statement_id INTEGER REFERENCES statements(id),
+    calls INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    updated_at TEXT NOT NULL,
+    UNIQUE (query_id, from_date, to_date)
+  );
+  CREATE INDEX fetch_windows_mapped ON fetch_windows (query_id, to_date) WHERE state = 'mapped';
+  `,
 ];

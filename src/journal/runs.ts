@@ -44,3 +44,22 @@ export function latestRuns(db: DatabaseSync, limit: number): RunRecord[] {
     counts: JSON.parse(String(r.counts)),
   }));
 }
+
+/** The newest run of `command` that finished ok, or null: e.g. the last successful `sync`. */
+export function lastSuccessfulRun(db: DatabaseSync, command: string): RunRecord | null {
+  const r = db.prepare(
+    `SELECT id, command, started_at, finished_at, outcome, exit_code, counts FROM runs
+     WHERE command = ? AND outcome = 'ok' AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1`,
+  ).get(command) as Record<string, unknown> | undefined;
+  return r
+    ? {
+      id: Number(r.id),
+      command: String(r.command),
+      startedAt: String(r.started_at),
+      finishedAt: String(r.finished_at),
+      outcome: String(r.outcome),
+      exitCode: r.exit_code === null ? null : Number(r.exit_code),
+      counts: JSON.parse(String(r.counts)),
+    }
+    : null;
+}

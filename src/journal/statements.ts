@@ -11,6 +11,8 @@ export interface StoredStatement {
   readonly origin: string;
   readonly byteSize: number;
   readonly receivedAt: string;
+  /** Why the statement was refused after it was stored (fetched statements only), or null. */
+  readonly refused: string | null;
 }
 
 /** Size of one stored chunk; large enough to keep row overhead negligible. */
@@ -19,7 +21,7 @@ export const CHUNK_BYTES = 1 << 20;
 /** Looks a document up by its sha256. */
 export function findStatementBySha(db: DatabaseSync, sha256: string): StoredStatement | undefined {
   const row = db.prepare(
-    "SELECT id, sha256, source, origin, byte_size, received_at FROM statements WHERE sha256 = ?",
+    "SELECT id, sha256, source, origin, byte_size, received_at, refused FROM statements WHERE sha256 = ?",
   ).get(sha256) as Record<string, unknown> | undefined;
   return row ? toStored(row) : undefined;
 }
@@ -98,6 +100,25 @@ export function* statementBytes(db: DatabaseSync, statementId: number): Generato
   }
 }
 
+/**
+ * Flags a stored statement as refused: its bytes stay as evidence of what was received, but it
+ * maps to nothing and readers of the journal's statements pass it by.
+ */
+export function markStatementRefused(db: DatabaseSync, id: number, reason: string): void {
+  db.prepare("UPDATE statements SET refused = ? WHERE id = ?").run(reason, id);
+}
+
+/** Clears a refusal once the statement has been mapped after all (e.g. the guard was fixed). */
+export function clearStatementRefusal(db: DatabaseSync, id: number): void {
+  db.prepare("UPDATE statements SET refused = NULL WHERE id = ?").run(id);
+}
+
+/** Whether a statement's `<FlexStatement>` periods are recorded (not for a refused one). */
+export function hasStatementPeriods(db: DatabaseSync, id: number): boolean {
+  return db.prepare("SELECT 1 FROM statement_periods WHERE statement_id = ?").get(id) !==
+    undefined;
+}
+
 /** Records one `<FlexStatement>` of a document. */
 export function insertStatementPeriod(
   db: DatabaseSync,
@@ -149,5 +170,6 @@ function toStored(row: Record<string, unknown>): StoredStatement {
     origin: String(row.origin),
     byteSize: Number(row.byte_size),
     receivedAt: String(row.received_at),
+    refused: row.refused === null || row.refused === undefined ? null : String(row.refused),
   };
 }

@@ -3,15 +3,17 @@
  * outcome. Pure apart from the sink it reports to: no I/O, no clock.
  *
  * Cross-row rules live here: SUMMARY cash rows of a real account are held until the section
- * ends, because they are booked only when the export has no DETAIL rows (contracts §2.4).
+ * ends, because they are booked only when the export has no DETAIL rows (contracts §2.4);
+ * corporate actions and transfers are held until the statement ends (`position_moves.ts`).
  */
 import type { RowOutcome } from "../domain/activity.ts";
 import type { AnyFlexRow, StatementInfo, StatementVisitor } from "../flex/reader.ts";
 import { cashKey, type CashRow, isAccountSummary, isSummaryDuplicate, mapCash } from "./cash.ts";
 import { CompositeKeys } from "./keys.ts";
-import { skip } from "./skip.ts";
 import { isExecution, mapTrade, tradeKey } from "./trades.ts";
-import { activityKey } from "../domain/activity.ts";
+import { mapSalesTax, salesTaxKey } from "./sales_tax.ts";
+import { type CostBasisSource, NO_COST_BASIS } from "./cost_basis.ts";
+import { PositionMoves } from "./position_moves.ts";
 
 /** Receives each outcome as soon as it is decided. */
 export interface OutcomeSink {
@@ -33,16 +35,21 @@ const REFERENCE_TAGS = new Set([
 
 export class StatementMapper implements StatementVisitor {
   readonly #sink: OutcomeSink;
+  readonly #costBasis: CostBasisSource;
   #keys = new CompositeKeys();
+  #moves = new PositionMoves();
   #heldSummaries: CashRow[] = [];
   #sawCashDetail = false;
 
-  constructor(sink: OutcomeSink) {
+  /** `costBasis` prices what corporate actions and transfers move (nothing known by default). */
+  constructor(sink: OutcomeSink, costBasis: CostBasisSource = NO_COST_BASIS) {
     this.#sink = sink;
+    this.#costBasis = costBasis;
   }
 
   statementStart(_info: StatementInfo): void {
     this.#keys = new CompositeKeys();
+    this.#moves = new PositionMoves();
     this.#heldSummaries = [];
     this.#sawCashDetail = false;
   }
@@ -68,66 +75,15 @@ export class StatementMapper implements StatementVisitor {
         }
         return;
       }
-      case "CorporateAction": {
-        const key = row.ibkrId
-          ? activityKey(statement.accountId, row.ibkrId)
-          : this.#keys.next(statement.accountId, [
-            "corporate-action",
-            row.dateTime("dateTime")?.date ?? null,
-            row.text("actionID") ?? row.text("conid"),
-            row.decimal("quantity")?.toFixed() ?? null,
-          ]);
-        const reason = row.text("code")?.split(";").includes("Ca")
-          ? "needs-review:corporate-action-cancelled"
-          : `needs-review:corporate-action:${row.text("type") ?? "none"}`;
-        this.#sink.outcome(
-          skip(
-            key,
-            statement.accountId,
-            row.dateTime("dateTime")?.date ?? row.date("reportDate"),
-            reason,
-            {
-              section: "CorporateActions",
-              type: row.text("type"),
-              symbol: row.text("symbol"),
-              quantity: row.attributes["quantity"] ?? null,
-              description: row.text("description"),
-            },
-          ),
-          statement,
-          row,
-        );
+      case "CorporateAction":
+        this.#moves.addAction(row, this.#keys, statement);
         return;
-      }
-      case "Transfer": {
-        const key = row.ibkrId
-          ? activityKey(statement.accountId, row.ibkrId)
-          : this.#keys.next(statement.accountId, [
-            "transfer",
-            row.date("date") ?? row.dateTime("dateTime")?.date ?? null,
-            row.text("conid") ?? row.text("symbol"),
-            row.decimal("quantity")?.toFixed() ?? row.decimal("cashTransfer")?.toFixed() ?? null,
-          ]);
-        this.#sink.outcome(
-          skip(
-            key,
-            statement.accountId,
-            row.date("date") ?? row.dateTime("dateTime")?.date ?? null,
-            `not-yet-mapped:transfer:${row.text("type") ?? "none"}`,
-            {
-              section: "Transfers",
-              type: row.text("type"),
-              direction: row.text("direction"),
-              symbol: row.text("symbol"),
-              quantity: row.attributes["quantity"] ?? null,
-              cashTransfer: row.attributes["cashTransfer"] ?? null,
-            },
-          ),
-          statement,
-          row,
-        );
+      case "Transfer":
+        this.#moves.addTransfer(row, this.#keys, statement);
         return;
-      }
+      case "SalesTax":
+        this.#sink.outcome(mapSalesTax(row, salesTaxKey(row, this.#keys)), statement, row);
+        return;
       default:
         if (REFERENCE_TAGS.has(row.tag)) this.#sink.ignored(`reference:${row.tag}`, statement);
     }
@@ -139,6 +95,10 @@ export class StatementMapper implements StatementVisitor {
 
   statementEnd(statement: StatementInfo): void {
     this.#flushSummaries(statement);
+    this.#moves.flush(this.#costBasis, {
+      outcome: (outcome, row) => this.#sink.outcome(outcome, statement, row),
+      ignored: (reason) => this.#sink.ignored(reason, statement),
+    });
   }
 
   #flushSummaries(statement: StatementInfo): void {

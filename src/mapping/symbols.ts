@@ -34,7 +34,10 @@ export type SymbolOutcome =
   | { readonly ok: true; readonly value: SecuritySymbol }
   | {
     readonly ok: false;
-    /** e.g. "unknown-venue:XYZ", "corporate-action-placeholder-venue:VALUE", "no-symbol". */
+    /**
+     * e.g. "unknown-venue:XYZ", "missing-venue:CHF", "corporate-action-placeholder-venue:VALUE",
+     * "no-symbol".
+     */
     readonly reason: string;
   };
 
@@ -185,7 +188,12 @@ function chooseVenue(
   // Such rows are overwhelmingly US listings, and a bare ticker with no MIC is exactly what
   // Wealthfolio books for a US equity. Anything else would be guessing a suffix, so we refuse.
   if (currency?.trim() === "USD") return { ok: true, code: US_INFERENCE, venue: undefined };
-  return { ok: false, reason: `unknown-venue:${execution ?? ""}` };
+  // A routing venue names something we can show; nothing at all is a missing venue, named by the
+  // currency that stopped the inference (the fix is to tick listingExchange in the Flex query).
+  if (execution !== undefined && execution !== "--") {
+    return { ok: false, reason: `unknown-venue:${execution}` };
+  }
+  return { ok: false, reason: `missing-venue:${present(currency) ?? "none"}` };
 }
 
 function byCode(code: string): VenueChoice {
@@ -256,4 +264,45 @@ export function securitySymbol(row: {
   const symbol = yahooTicker(raw, code, suffix);
   if (symbol === "") return { ok: false, reason: "no-symbol" };
   return { ok: true, value: { symbol, exchangeMic, venue: code } };
+}
+
+/**
+ * The Yahoo suffix Wealthfolio would give a listing on `mic` (the first venue of the table on that
+ * MIC), "" for US markets, or undefined for a MIC not in the table.
+ *
+ * @example yahooSuffixOfMic("XLON") // → ".L"
+ */
+export function yahooSuffixOfMic(mic: string): string | undefined {
+  return VENUES.find((v) => v.mic === mic)?.yahooSuffix;
+}
+
+/**
+ * Splits a Yahoo-form symbol into its ticker and the MIC its suffix names, the way Wealthfolio
+ * turns `VUAG.L` into `VUAG` @ `XLON`; undefined when the symbol carries no suffix we know.
+ *
+ * @example splitYahooSuffix("BPF-UN.TO") // → { ticker: "BPF-UN", mic: "XTSE" }
+ */
+export function splitYahooSuffix(symbol: string): { ticker: string; mic: string } | undefined {
+  const dot = symbol.lastIndexOf(".");
+  if (dot <= 0) return undefined;
+  const suffix = symbol.slice(dot);
+  const venue = VENUES.find((v) => v.yahooSuffix === suffix);
+  return venue ? { ticker: symbol.slice(0, dot), mic: venue.mic } : undefined;
+}
+
+/**
+ * The ticker without its Yahoo suffix, as Wealthfolio keys an asset together with its MIC
+ * (wealthfolio-api.md §4.10: `instrumentSymbol` `VUAG` @ `XLON`, instrument key
+ * `EQUITY:VUAG@XLON`). Only a suffix of a venue with that MIC is removed.
+ *
+ * @example bareTicker("VUAG.L", "XLON") // → "VUAG"; bareTicker("BRK-B", "XNYS") // → "BRK-B"
+ */
+export function bareTicker(symbol: string, exchangeMic: string | null): string {
+  for (const v of VENUES) {
+    if (v.mic !== exchangeMic || v.yahooSuffix === "") continue;
+    if (symbol.length > v.yahooSuffix.length && symbol.endsWith(v.yahooSuffix)) {
+      return symbol.slice(0, -v.yahooSuffix.length);
+    }
+  }
+  return symbol;
 }

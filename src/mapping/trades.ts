@@ -1,9 +1,9 @@
 /**
  * Trades → BUY / SELL (and a separate FEE when the commission is charged in another currency).
  *
- * Each rule reads like the runbook: one case per line, each skip with its reason. Rows this
- * version does not book yet (FX conversions, cancels, derivatives) are skipped with a reason,
- * never booked as something they are not.
+ * Each rule reads like the runbook: one case per line, each skip with its reason. FX conversions
+ * go to fx.ts, cancels are undos (never booked), and what the instrument becomes (stock, option,
+ * bond, or a skip for what Wealthfolio cannot hold) is instruments.ts' decision.
  */
 import { Decimal } from "decimal.js";
 import {
@@ -17,15 +17,14 @@ import type { FlexRow } from "../flex/row.ts";
 import type { TRADE } from "../flex/schema.ts";
 import { majorCurrency } from "./currency.ts";
 import type { CompositeKeys } from "./keys.ts";
-import { securitySymbol } from "./symbols.ts";
 import { mapFxConversion } from "./fx.ts";
+import { bookInstrument } from "./instruments.ts";
+import { exerciseEvent } from "./options.ts";
 import { cashActivity } from "./cash_activity.ts";
 import { skip } from "./skip.ts";
 
 export type TradeRow = FlexRow<typeof TRADE>;
 
-/** Asset categories booked as plain securities (stocks, ETFs, funds). */
-const SECURITY_CATEGORIES = new Set(["STK", "FUND"]);
 const ZERO = new Decimal(0);
 
 /** Whether a `<Trade>` is an execution to import rather than an aggregate (contracts §2.3). */
@@ -62,14 +61,8 @@ export function mapTrade(row: TradeRow, key: string): RowOutcome {
   if (category === "CASH") {
     return mapFxConversion(row, key, businessDate, tradeInstant(row), summary);
   }
-  if (category === null || !SECURITY_CATEGORIES.has(category)) {
-    return skip(
-      key,
-      account,
-      businessDate,
-      `not-yet-mapped:asset-category:${category ?? "none"}`,
-      summary(),
-    );
+  if (category === null) {
+    return skip(key, account, businessDate, "not-yet-mapped:asset-category:none", summary());
   }
 
   const quantity = row.decimal("quantity");
@@ -82,14 +75,8 @@ export function mapTrade(row: TradeRow, key: string): RowOutcome {
     return skip(key, account, businessDate, "missing-field:tradePrice", summary());
   }
 
-  const symbol = securitySymbol({
-    symbol: row.text("symbol"),
-    listingExchange: row.text("listingExchange"),
-    exchange: row.text("exchange"),
-    currency: row.text("currency"),
-    assetCategory: category,
-  });
-  if (!symbol.ok) return skip(key, account, businessDate, symbol.reason, summary());
+  const instrument = bookInstrument(row, category, quantity, price.abs());
+  if (!instrument.ok) return skip(key, account, businessDate, instrument.reason, summary());
 
   const rawCurrency = row.text("currency");
   if (!rawCurrency) return skip(key, account, businessDate, "missing-field:currency", summary());
@@ -115,7 +102,6 @@ export function mapTrade(row: TradeRow, key: string): RowOutcome {
     conid: row.text("conid"),
     isin: row.text("isin"),
     groupKey: null,
-    metadata: null,
   } as const;
 
   activities.push({
@@ -123,17 +109,18 @@ export function mapTrade(row: TradeRow, key: string): RowOutcome {
     key,
     activityType: quantity.lt(0) ? "SELL" : "BUY",
     subtype: null,
-    symbol: symbol.value.symbol,
-    exchangeMic: symbol.value.exchangeMic,
-    instrumentType: "EQUITY",
+    symbol: instrument.value.symbol,
+    exchangeMic: instrument.value.exchangeMic,
+    instrumentType: instrument.value.instrumentType,
     name: row.text("description"),
     quantity: quantity.abs(),
-    unitPrice: money.convert(price.abs()),
+    unitPrice: money.convert(instrument.value.unitPrice),
     amount: proceeds === null ? null : money.convert(proceeds.abs()),
     fee: cost.lt(0) ? ZERO : cost,
     currency: money.currency,
-    notes: tradeId ? `IBKR tradeID ${tradeId}` : null,
+    notes: tradeNotes(tradeId, exerciseEvent(row.text("notes"))),
     sourceRecordId: sourceRecordIdOf(key),
+    metadata: instrument.value.metadata,
     matchKey: tradeMatchKey(row),
   });
   // A rebate larger than the costs is money received, not a negative fee.
@@ -168,6 +155,13 @@ export function mapTrade(row: TradeRow, key: string): RowOutcome {
     );
   }
   return { kind: "activities", activities };
+}
+
+/** Example: `tradeNotes("7001", "assignment")` → `IBKR tradeID 7001 (assignment)`. */
+function tradeNotes(tradeId: string | null, event: string | null): string | null {
+  const text = [tradeId ? `IBKR tradeID ${tradeId}` : "IBKR trade", event ? `(${event})` : null]
+    .filter((part) => part !== null).join(" ");
+  return tradeId || event ? text : null;
 }
 
 function cashLeg(
@@ -241,6 +235,34 @@ function mapCancel(
     skipped: { key, account, date: businessDate, reason: "cancellation:trade-cancel", summary },
     cancels: { mode: "reverse", targetKey, targetMatch, reason: "trade-cancel" },
   };
+}
+
+/**
+ * What a cancelled trade leaves booked: the fee it carried (commission and taxes in the trade
+ * currency), as a FEE leg `:fee` on the trade's own key, on the trade's date. IBKR's cancel does
+ * not refund it (domain `costsSurvive`); the trade's other cost legs simply stay.
+ *
+ * @example
+ * // buy = the BUY `ibkr:U1:42` with fee 2.4444 EUR
+ * cancelledTradeFee(buy) // → FEE 2.4444 EUR keyed `ibkr:U1:42:fee`
+ */
+export function cancelledTradeFee(original: Activity): Activity | null {
+  const fee = original.fee;
+  if (original.activityType !== "BUY" && original.activityType !== "SELL") return null;
+  if (fee === null || !fee.gt(0)) return null;
+  return cashActivity({
+    key: `${original.key}:fee`,
+    account: original.account,
+    activityType: "FEE",
+    subtype: null,
+    date: original.date,
+    amount: fee,
+    currency: original.currency,
+    notes: `IBKR commission of the cancelled trade ${original.key}, not refunded by the cancel`,
+    conid: original.conid,
+    isin: original.isin,
+    groupKey: null,
+  });
 }
 
 /** IBKR marks a cancellation three ways; any one of them is enough (contracts §4.3). */

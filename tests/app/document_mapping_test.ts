@@ -2,7 +2,9 @@
  * A large document is read and mapped on a worker thread; a small one in the journal's thread.
  * Which one must never show: for every statement we have (the fixtures, every public Flex
  * sample, a generated one large enough to fill the streams between the threads) and every bad
- * input, both ways give the same journal rows, the same summary, or the same error.
+ * input, both ways give the same journal rows, the same summary, or the same error. That holds
+ * for corporate actions and transfers too, whose cost the worker asks the journal's thread for:
+ * rows this document wrote, and rows an earlier document of the same run wrote.
  */
 import assert from "node:assert/strict";
 import type { DatabaseSync } from "node:sqlite";
@@ -23,13 +25,30 @@ interface Mapped {
   readonly journal: Record<string, unknown[]>;
 }
 
+/** One document of a run, and which thread reads it. */
+interface RunDocument {
+  readonly bytes: Uint8Array;
+  readonly onWorker: boolean;
+}
+
 /**
  * Maps `bytes` into a fresh journal, pushed in pieces of `piece` bytes, on a worker thread or
  * not, inside one transaction (rolled back when the document is refused, as backfill does).
  */
-async function mapDocument(
+function mapDocument(
   bytes: Uint8Array,
   o: { onWorker: boolean; accounts?: string[]; piece?: number },
+): Promise<Mapped> {
+  return mapRun([{ bytes, onWorker: o.onWorker }], o);
+}
+
+/**
+ * Maps documents one after the other into a fresh journal, in one transaction as one backfill
+ * of several files does; the result is what each `finish` returned.
+ */
+async function mapRun(
+  documents: readonly RunDocument[],
+  o: { accounts?: string[]; piece?: number } = {},
 ): Promise<Mapped> {
   const dir = await Deno.makeTempDir({ prefix: "broker-sync-document-mapping-test-" });
   const db = openJournal(journalPath(dir), { create: true });
@@ -38,29 +57,32 @@ async function mapDocument(
     try {
       result = transaction(db, () => {
         const runId = startRun(db, "backfill", NOW);
-        const statementId = insertStatement(db, {
-          sha256: "0".repeat(64),
-          source: "file",
-          origin: "statement.xml",
-          byteSize: bytes.byteLength,
-          receivedAt: NOW,
+        return documents.map(({ bytes, onWorker }, i) => {
+          const statementId = insertStatement(db, {
+            sha256: String(i).repeat(64),
+            source: "file",
+            origin: `statement-${i}.xml`,
+            byteSize: bytes.byteLength,
+            receivedAt: NOW,
+          });
+          using mapping = new DocumentMapping({
+            db,
+            statementId,
+            origin: `statement-${i}.xml`,
+            accounts: o.accounts ?? [],
+            recordPeriods: true,
+            runId,
+            now: NOW,
+            onWorker,
+          });
+          const piece = o.piece ?? 64 * 1024;
+          for (let at = 0; at < bytes.byteLength; at += piece) {
+            mapping.write(bytes.subarray(at, at + piece));
+          }
+          return mapping.finish();
         });
-        using mapping = new DocumentMapping({
-          db,
-          statementId,
-          origin: "statement.xml",
-          accounts: o.accounts ?? [],
-          recordPeriods: true,
-          runId,
-          now: NOW,
-          onWorker: o.onWorker,
-        });
-        const piece = o.piece ?? 64 * 1024;
-        for (let at = 0; at < bytes.byteLength; at += piece) {
-          mapping.write(bytes.subarray(at, at + piece));
-        }
-        return mapping.finish();
       });
+      if (documents.length === 1) result = (result as unknown[])[0];
     } catch (e) {
       result = { error: (e as Error).constructor.name, message: (e as Error).message };
     }
@@ -106,6 +128,8 @@ function xmlFilesUnder(dir: string, suffix: string): string[] {
 Deno.test("every statement we have is journaled the same on a worker thread", async (t) => {
   const files = [
     `${REPO_ROOT}/fixtures/U1234567-2025.xml`,
+    ...xmlFilesUnder(`${REPO_ROOT}/fixtures/books`, ".xml.fixture"),
+    ...xmlFilesUnder(`${REPO_ROOT}/fixtures/corporate-actions`, ".xml.fixture"),
     ...xmlFilesUnder(`${REPO_ROOT}/fixtures/corrections`, ".xml.fixture"),
     ...xmlFilesUnder(`${REPO_ROOT}/../shared/flex-samples`, ".xml"),
   ];
@@ -150,6 +174,97 @@ Deno.test("every bad input is refused with the same error on a worker thread", a
     const mapped = await assertSameBothWays(encode(fixture), { accounts: ["U7654321"] });
     assert.equal((mapped.result as { error: string }).error, "AccountGuardError");
   });
+});
+
+/** `key → [type, symbol, quantity, unitPrice]` of the journal's activities, skips by reason. */
+function booked(mapped: Mapped): Map<string, unknown> {
+  return new Map<string, unknown>(
+    (mapped.journal.activities as { key: string; state: string; reason: string; payload: string }[])
+      .map((r): [string, unknown] => {
+        if (r.state === "skipped") return [r.key, r.reason];
+        const p = JSON.parse(r.payload);
+        return [r.key, [p.activityType, p.symbol, p.quantity, p.unitPrice]];
+      }),
+  );
+}
+
+Deno.test("corporate actions priced from an earlier file of the same run map the same on a worker thread", async () => {
+  const dir = `${REPO_ROOT}/fixtures/corporate-actions`;
+  const history = await Deno.readFile(`${dir}/holdings-2024.xml.fixture`);
+  const actions = await Deno.readFile(`${dir}/actions-2025.xml.fixture`);
+  const here = await mapRun([
+    { bytes: history, onWorker: false },
+    { bytes: actions, onWorker: false },
+  ], { piece: 4096 });
+  for (
+    const onWorker of [[false, true], [true, true]]
+  ) {
+    const run = await mapRun([
+      { bytes: history, onWorker: onWorker[0] },
+      { bytes: actions, onWorker: onWorker[1] },
+    ], { piece: 4096 });
+    assert.deepEqual(run.result, here.result, `threads ${onWorker}`);
+    assert.deepEqual(run.journal, here.journal, `threads ${onWorker}`);
+  }
+  // The worker's costs came from the first file: alone, the same actions know none of them.
+  const withHistory = booked(here);
+  const alone = booked(await mapDocument(actions, { onWorker: true, piece: 4096 }));
+  const key = (id: string) => `ibkr:U1234567:${id}`;
+  // RS 1 FOR 10 with a new ISIN: 150 XYZ bought for 1002 + 600 come in as 15 XYZD at 106.8.
+  assert.deepEqual(withHistory.get(key("35100002")), ["TRANSFER_IN", "XYZD", "15", "106.8"]);
+  assert.deepEqual(alone.get(key("35100002")), ["TRANSFER_IN", "XYZD", "15", null]);
+  const differing = [...withHistory].filter(([k, v]) =>
+    JSON.stringify(alone.get(k)) !== JSON.stringify(v)
+  );
+  assert.ok(differing.length >= 3, `rows the history priced: ${differing.length}`);
+});
+
+/** `count` buys of one XYZ share, each sold again the same day: the position stays, its lots churn. */
+function xyzChurn(count: number): string {
+  let rows = "";
+  for (let i = 0; i < count; i++) {
+    for (const [side, sign] of [["BUY", ""], ["SELL", "-"]]) {
+      const id = 36000000 + i * 2 + (side === "SELL" ? 1 : 0);
+      const price = (11 + (i % 50) / 10).toFixed(1);
+      rows += `<Trade accountId="U1234567" currency="USD" fxRateToBase="0.79" assetCategory="STK"
+        subCategory="COMMON" symbol="XYZ" description="XYZ CORP" conid="100001"
+        isin="US9999000011" listingExchange="NASDAQ" multiplier="1" tradeID="8${id}"
+        transactionID="${id}" reportDate="2025-01-15" tradeDate="2025-01-15"
+        dateTime="2025-01-15;10:00:00" transactionType="ExchTrade" exchange="ISLAND"
+        quantity="${sign}1" tradePrice="${price}" tradeMoney="${sign}${price}"
+        proceeds="${sign === "" ? "-" : ""}${price}" taxes="0" ibCommission="-0.35"
+        ibCommissionCurrency="USD" netCash="0" buySell="${side}" openCloseIndicator="O" notes=""
+        levelOfDetail="EXECUTION" />\n`;
+    }
+  }
+  return rows;
+}
+
+Deno.test("a position whose history fills the streams between the threads is priced the same on a worker thread", async () => {
+  // 6,000 trades of XYZ before its reverse split: their lines fill the ring back to the journal's
+  // thread while the worker asks about XYZ, and the answer (every standing XYZ activity, ~2.5 MB)
+  // is many times the answer stream.
+  const dir = `${REPO_ROOT}/fixtures/corporate-actions`;
+  const history = await Deno.readFile(`${dir}/holdings-2024.xml.fixture`);
+  const actions = (await Deno.readTextFile(`${dir}/actions-2025.xml.fixture`))
+    .replace("<Trades>", `<Trades>\n${xyzChurn(3_000)}`);
+  const bytes = new TextEncoder().encode(actions);
+  assert.ok(bytes.byteLength > 3_000_000);
+  const here = await mapRun([
+    { bytes: history, onWorker: false },
+    { bytes, onWorker: false },
+  ], { piece: 1 << 20 });
+  const worker = await mapRun([
+    { bytes: history, onWorker: false },
+    { bytes, onWorker: true },
+  ], { piece: 1 << 20 });
+  assert.deepEqual(worker.result, here.result);
+  assert.deepEqual(worker.journal, here.journal);
+  const key = (id: string) => `ibkr:U1234567:${id}`;
+  const split = booked(worker).get(key("35100002")) as string[];
+  assert.deepEqual(split.slice(0, 3), ["TRANSFER_IN", "XYZD", "15"]);
+  assert.notEqual(split[3], null, "the churned lots still carry a cost");
+  assert.notEqual(split[3], "106.8", "the churn changed which lots are left");
 });
 
 Deno.test("a statement larger than the streams between the threads maps the same", async () => {

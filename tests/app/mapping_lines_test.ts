@@ -5,6 +5,7 @@
  * as reading it in the journal's own thread.
  */
 import assert from "node:assert/strict";
+import { Decimal } from "decimal.js";
 import type { JournalOutcome, MappingEvents } from "../../src/app/mapping_events.ts";
 import { MappingLineReader, MappingLineWriter } from "../../src/app/mapping_lines.ts";
 import {
@@ -14,21 +15,34 @@ import {
   FlexRowError,
 } from "../../src/flex/errors.ts";
 import type { DocumentSummary, StatementInfo } from "../../src/flex/reader.ts";
+import type { Activity } from "../../src/domain/activity.ts";
+import { toPayload } from "../../src/domain/payload.ts";
+import type { InstrumentRef, PositionQuery } from "../../src/mapping/cost_basis.ts";
 
 type Event =
   | { statementStart: StatementInfo }
   | { outcome: JournalOutcome }
-  | { ignored: string };
+  | { ignored: string }
+  | { prefetch: readonly InstrumentRef[] }
+  | { standing: PositionQuery };
 
-function recorder(): MappingEvents & { events: Event[] } {
+/** Records events; a position query is answered with `held`. */
+function recorder(held: Activity[] = []): MappingEvents & { events: Event[] } {
   const events: Event[] = [];
   return {
     events,
     statementStart: (info) => events.push({ statementStart: info }),
     outcome: (outcome) => events.push({ outcome }),
     ignored: (reason) => events.push({ ignored: reason }),
+    prefetch: (instruments) => events.push({ prefetch: instruments }),
+    standing: (query) => {
+      events.push({ standing: query });
+      return held;
+    },
   };
 }
+
+const noQuestions = () => assert.fail("no question was asked");
 
 const INFO: StatementInfo = {
   origin: "/statements/2025 «Q1».xml",
@@ -128,7 +142,7 @@ Deno.test("events come back exactly as written, however the text is cut", () => 
   ];
   for (const piece of [1, 2, 3, 7, 64, text.length]) {
     const r = recorder();
-    const reader = new MappingLineReader(r);
+    const reader = new MappingLineReader(r, noQuestions);
     for (let at = 0; at < text.length; at += piece) {
       assert.equal(reader.summary, null, "no summary before the end");
       reader.push(text.slice(at, at + piece));
@@ -146,7 +160,7 @@ Deno.test("take hands over what was written once", () => {
   assert.equal(w.length, 0);
   assert.equal(w.take(), "");
   const r = recorder();
-  new MappingLineReader(r).push(first);
+  new MappingLineReader(r, noQuestions).push(first);
   assert.deepEqual(r.events, [{ ignored: "reference:OpenPosition" }]);
 });
 
@@ -156,7 +170,7 @@ function rethrown(error: unknown): unknown {
   w.failed(error);
   const r = recorder();
   try {
-    new MappingLineReader(r).push(w.take());
+    new MappingLineReader(r, noQuestions).push(w.take());
   } catch (e) {
     // What came before the error was replayed first.
     assert.deepEqual(r.events, [{ ignored: "before the error" }]);
@@ -191,4 +205,87 @@ Deno.test("any other error keeps its name, message and the worker's stack", () =
   // Not mistaken for a refused document: the CLI reports it as an internal error.
   assert.ok(!(back instanceof FlexDocumentError) && !(back instanceof AccountGuardError));
   assert.equal((rethrown("a thrown string") as Error).message, "a thrown string");
+});
+
+function heldActivity(key: string, quantity: string, notes: string | null): Activity {
+  return {
+    key,
+    account: "U1234567",
+    activityType: "BUY",
+    subtype: null,
+    date: "2025-01-02T15:30:00-05:00",
+    symbol: "BRK-B",
+    exchangeMic: "XNYS",
+    instrumentType: "EQUITY",
+    name: notes,
+    isin: "US0846707026",
+    conid: "72063691",
+    quantity: new Decimal(quantity),
+    unitPrice: new Decimal("412.123456789012345678"),
+    amount: null,
+    fee: new Decimal("-0.35"),
+    currency: "USD",
+    notes,
+    groupKey: null,
+    sourceRecordId: "1",
+    metadata: { flow: { is_external: false } },
+    matchKey: "trade:7",
+  };
+}
+
+Deno.test("a position query is answered in order, after every event before it, with the activities as they stand", () => {
+  const held = [
+    heldActivity("ibkr:U1234567:1", "10", AWKWARD),
+    heldActivity("ibkr:U1234567:3", "0.000000000001", null),
+  ];
+  const query: PositionQuery = {
+    account: "U1234567",
+    conid: "72063691",
+    through: "2025-03-31",
+    inclusive: true,
+    before: "2025-03-31T20:00:00Z",
+    excludeGroup: "ibkr:U1234567:ca:9",
+  };
+  for (const answer of [held, []]) {
+    const r = recorder(answer);
+    const questions: string[] = [];
+    let replied: string | null = null;
+    const reader = new MappingLineReader(r, (text) => {
+      assert.equal(replied, null, "one answer per question");
+      replied = text;
+    });
+    // The pipe between the threads: the question and what came before it, in awkward pieces.
+    const w = new MappingLineWriter((text) => {
+      questions.push(text);
+      for (let at = 0; at < text.length; at += 5) reader.push(text.slice(at, at + 5));
+      const answered = replied;
+      replied = null;
+      return answered ?? assert.fail("the question was not answered");
+    });
+    w.outcome(BUY);
+    w.prefetch([{ account: "U1234567", conid: "72063691" }]);
+    const got = w.standing(query);
+    assert.deepEqual(got.map(toPayload), answer.map(toPayload));
+    assert.ok(got.every((a) => a.quantity instanceof Decimal));
+    assert.deepEqual(r.events, [
+      { outcome: BUY },
+      { prefetch: [{ account: "U1234567", conid: "72063691" }] },
+      { standing: query },
+    ]);
+    assert.equal(questions.length, 1);
+    assert.equal(w.length, 0, "everything up to the question went with it");
+    w.ignored("after");
+    w.done(SUMMARY);
+    reader.push(w.take());
+    assert.deepEqual(r.events.at(-1), { ignored: "after" });
+    assert.deepEqual(reader.summary, SUMMARY);
+  }
+});
+
+Deno.test("lines without anybody to answer refuse a position query rather than guess", () => {
+  const w = new MappingLineWriter();
+  assert.throws(
+    () => w.standing({ account: "U1", conid: "1", through: "2025-01-01", inclusive: false }),
+    /nobody to answer/,
+  );
 });

@@ -42,6 +42,7 @@ const ACTIVITY_FIELDS = [
   "currency",
   "notes",
   "groupKey",
+  "metadata",
   "state",
   "reason",
 ].sort();

@@ -127,7 +127,7 @@ function assertNothingSignFlipped(rows: Map<string, ActivityView>): void {
 
 // ---- (a) trade cancels --------------------------------------------------------------------------
 
-Deno.test("(a) a trade and its TradeCancel in one file: the trade and its legs superseded by the cancel, the cancel skipped as cancels:<trade>", async () => {
+Deno.test("(a) a trade and its TradeCancel in one file: the trade superseded by the cancel, its commission still charged, the cancel skipped as cancels:<trade>", async () => {
   const dataDir = await tempDataDir();
   const result = await backfill(dataDir, TRADE_CANCELS);
   const rows = await activities(dataDir);
@@ -139,6 +139,7 @@ Deno.test("(a) a trade and its TradeCancel in one file: the trade and its legs s
       K("31002101:commission"),
       K("31002109"),
       K("31002102"),
+      K("31002102:fee"),
       K("31002110"),
       K("31002103"),
       K("31002111"),
@@ -146,12 +147,15 @@ Deno.test("(a) a trade and its TradeCancel in one file: the trade and its legs s
       K("31002104"),
     ]),
     {
-      // By origTransactionID, with the GBP commission leg.
+      // By origTransactionID. IBKR's cancel carries ibCommission="0": the GBP commission the
+      // trade was charged stays charged (contracts §4.3), so its leg stays to be pushed.
       [K("31002101")]: cancelledBy("31002109"),
-      [K("31002101:commission")]: cancelledBy("31002109"),
+      [K("31002101:commission")]: ["pending", null],
       [K("31002109")]: cancels("31002101"),
-      // By origTradeID alone (PP File09 has no origTransactionID).
+      // By origTradeID alone (PP File09 has no origTransactionID). The commission was part of
+      // the BUY's fee: it is booked on its own, as the trade's :fee.
       [K("31002102")]: cancelledBy("31002110"),
+      [K("31002102:fee")]: ["pending", null],
       [K("31002110")]: cancels("31002102"),
       // A FracShareCancel names nothing: the earliest fractional sale of the same conid and size.
       [K("31002103")]: cancelledBy("31002111"),
@@ -163,10 +167,19 @@ Deno.test("(a) a trade and its TradeCancel in one file: the trade and its legs s
   );
   assert.deepEqual(result.files[0].mapping?.corrections, {
     resolved: 3,
-    superseded: 4,
+    superseded: 3,
     corrections: 0,
     open: 0,
   });
+  const fee = rows.get(K("31002102:fee"))!;
+  assert.deepEqual(
+    [fee.activityType, fee.amount, fee.currency, fee.symbol, fee.date?.slice(0, 10)],
+    ["FEE", "1.0012", "USD", null, "2025-08-04"],
+  );
+  assert.deepEqual(
+    [rows.get(K("31002101:commission"))?.activityType, rows.get(K("31002101:commission"))?.amount],
+    ["FEE", "1.7"],
+  );
   assert.deepEqual(corrections(dataDir), []);
   await assertOneOutcomePerRow(rows, [TRADE_CANCELS]);
   await assertOutcomeCounts(result, TRADE_CANCELS);
@@ -175,11 +188,15 @@ Deno.test("(a) a trade and its TradeCancel in one file: the trade and its legs s
 
 // ---- (b) FX cancel and re-booking ---------------------------------------------------------------
 
-Deno.test("(b) an FX conversion cancelled and re-booked (same tradeID, new transactionID): the first conversion's legs superseded, the re-booking's pending", async () => {
+Deno.test("(b) an FX conversion cancelled and re-booked (same tradeID, new transactionID): the first conversion's cash legs superseded, its commission still charged, the re-booking's pending", async () => {
   const dataDir = await tempDataDir();
   const result = await backfill(dataDir, FX_REBOOK);
   const rows = await activities(dataDir);
-  const first = ["out", "in", "commission"].map((leg) => K(`31002201:${leg}`));
+  const first = ["out", "in"].map((leg) => K(`31002201:${leg}`));
+  assert.deepEqual(
+    [rows.get(K("31002201:commission"))?.state, rows.get(K("31002201:commission"))?.amount],
+    ["pending", "1.6"],
+  );
   const rebooked = ["out", "in", "commission"].map((leg) => K(`31002203:${leg}`));
   for (const key of first) {
     assert.deepEqual(

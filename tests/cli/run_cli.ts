@@ -127,3 +127,42 @@ export function parseJson<T = unknown>(result: CliResult): T {
 export function showRun(result: CliResult): string {
   return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
 }
+
+/** A CLI run in progress, for tests that kill it midway. */
+export interface SpawnedCli {
+  readonly child: Deno.ChildProcess;
+  /** Resolves when the process has exited (killed or not). */
+  readonly result: Promise<CliResult>;
+}
+
+/** Starts `broker-sync ...args` like runCli, without waiting for it. */
+export function spawnCli(args: readonly string[], options: CliOptions = {}): SpawnedCli {
+  const env: Record<string, string> = {};
+  for (const name of ["PATH", "HOME", "DENO_DIR"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  Object.assign(env, options.env ?? {});
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...PERMISSION_FLAGS,
+      ENTRY_POINT,
+      ...(options.dataDir !== undefined ? ["--data-dir", options.dataDir] : []),
+      ...args,
+    ],
+    cwd: REPO_ROOT,
+    clearEnv: true,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const decoder = new TextDecoder();
+  const result = child.output().then(({ code, stdout, stderr }) => ({
+    code,
+    stdout: decoder.decode(stdout),
+    stderr: decoder.decode(stderr),
+  }));
+  return { child, result };
+}

@@ -199,7 +199,7 @@ Deno.test("ignores FlexStatements count when it disagrees with the content", () 
   }
 });
 
-Deno.test("the OptionEAE container and its OptionEAE rows are never typed rows; only the rows count as unused-element:OptionEAE", () => {
+Deno.test("the OptionEAE container and its OptionEAE rows are never typed rows; only the rows count, as duplicates of the Trades", () => {
   const doc = flexDocument([statement(
     "U1",
     `<OptionEAE>` +
@@ -210,7 +210,7 @@ Deno.test("the OptionEAE container and its OptionEAE rows are never typed rows; 
   )]);
   const { rows, events, summary } = read(doc);
   assert.deepEqual(rows, []);
-  assert.deepEqual(summary.ignored, { "unused-element:OptionEAE": 2 });
+  assert.deepEqual(summary.ignored, { "duplicate-of-trades:OptionEAE": 2 });
   assert.ok(events.includes("section OptionEAE U1"));
 });
 

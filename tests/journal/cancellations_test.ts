@@ -13,6 +13,7 @@ import {
 } from "../../src/domain/activity.ts";
 import { ActivityWriter } from "../../src/journal/activities.ts";
 import {
+  isCostLeg,
   recordCancellation,
   resolveCancellations,
   ROW_LEGS,
@@ -151,7 +152,7 @@ const TAX_MATCH = "action:141000001:TAX:USD:0.38";
 
 // ---- keys --------------------------------------------------------------------------------------
 
-Deno.test("rowKeyOf strips a leg (commission, rebate, out, in, tax) but keeps :cash, which is another row", () => {
+Deno.test("rowKeyOf strips a leg (commission, rebate, out, in, tax, fee) but keeps :cash, which is another row", () => {
   for (const leg of ROW_LEGS) assert.equal(rowKeyOf(K(`100:${leg}`)), K("100"), leg);
   assert.equal(rowKeyOf(K("100")), K("100"));
   assert.equal(rowKeyOf(K("100:cash")), K("100:cash"));
@@ -163,9 +164,19 @@ Deno.test("rowKeyOf strips a leg (commission, rebate, out, in, tax) but keeps :c
   );
 });
 
+Deno.test("a trade's commission, rebate, tax and fee legs are costs that outlive its cancel; an action's :proceeds is its cash, an FX leg its trade", () => {
+  for (const leg of ["commission", "rebate", "tax", "fee"]) {
+    assert.equal(isCostLeg(K(`100:${leg}`)), true, leg);
+  }
+  for (const leg of ["proceeds", "out", "in", "cash"]) {
+    assert.equal(isCostLeg(K(`100:${leg}`)), false, leg);
+  }
+  assert.equal(isCostLeg(K("100")), false);
+});
+
 // ---- reverse -----------------------------------------------------------------------------------
 
-Deno.test("a reverse by targetKey supersedes the original and all its legs, but not a :cash row of the same id", () =>
+Deno.test("a trade cancel by targetKey supersedes the original's trade legs, leaves its cost legs (commission, rebate, tax) standing, and not a :cash row of the same id", () =>
   withJournal((db) => {
     const w = writer(db);
     // An FX conversion's legs, a bond trade's accrued interest sharing its transactionID, and a
@@ -187,10 +198,11 @@ Deno.test("a reverse by targetKey supersedes the original and all its legs, but 
 
     cancelRow(db, w, K("200"), { targetKey: K("100"), targetMatch: null, reason: "trade-cancel" });
     cancelRow(db, w, K("400"), { targetKey: K("300"), targetMatch: null, reason: "trade-cancel" });
-    const result = resolveCancellations(db, NOW);
+    const kept: string[] = [];
+    const result = resolveCancellations(db, NOW, (original) => kept.push(original.key));
 
-    assert.deepEqual(result, { resolved: 2, superseded: 7, corrections: 0, open: 0 });
-    for (const leg of ["out", "in", "commission", "tax"]) {
+    assert.deepEqual(result, { resolved: 2, superseded: 3, corrections: 0, open: 0 });
+    for (const leg of ["out", "in"]) {
       assert.deepEqual(row(db, K(`100:${leg}`)), {
         key: K(`100:${leg}`),
         state: "superseded",
@@ -199,10 +211,14 @@ Deno.test("a reverse by targetKey supersedes the original and all its legs, but 
         match_key: "trade:7001",
       });
     }
-    for (const key of [K("300"), K("300:commission"), K("300:rebate")]) {
-      assert.equal(row(db, key).state, "superseded", key);
-      assert.equal(row(db, key).reason, `cancelled-by:${K("400")}`, key);
+    assert.equal(row(db, K("300")).state, "superseded");
+    assert.equal(row(db, K("300")).reason, `cancelled-by:${K("400")}`);
+    // IBKR's cancel does not refund the commission: the cost legs stay, to be pushed.
+    for (const key of [K("100:commission"), K("100:tax"), K("300:commission"), K("300:rebate")]) {
+      assert.deepEqual([row(db, key).state, row(db, key).cancelled_by], ["pending", null], key);
     }
+    // The trade's own fee is handed back so the caller can book it; FX legs carry none.
+    assert.deepEqual(kept, [K("300")]);
     assert.equal(row(db, K("100:cash")).state, "pending", "the :cash row is another row");
     assert.equal(row(db, K("100:cash")).cancelled_by, null);
     assert.equal(row(db, K("1001")).state, "pending");
@@ -319,7 +335,7 @@ Deno.test("a reversal of an already pushed original leaves it pushed, records on
     assert.equal(corrections(db).length, 1);
   }));
 
-Deno.test("a trade cancel whose original was pushed but its commission leg not: a correction for the pushed leg, the other superseded", () =>
+Deno.test("a trade cancel whose original was pushed: a delete correction for the trade, its commission leg stands", () =>
   withJournal((db) => {
     const w = writer(db);
     w.activity(activity(K("31000001"), "BUY", { matchKey: "trade:7001001" }));
@@ -330,17 +346,19 @@ Deno.test("a trade cancel whose original was pushed but its commission leg not: 
       targetMatch: "trade:7001001",
       reason: "trade-cancel",
     });
-    assert.deepEqual(resolveCancellations(db, NOW), {
+    const kept: string[] = [];
+    assert.deepEqual(resolveCancellations(db, NOW, (original) => kept.push(original.key)), {
       resolved: 1,
-      superseded: 1,
+      superseded: 0,
       corrections: 1,
       open: 0,
     });
     assert.deepEqual(states(db), {
       [K("31000001")]: "pushed",
-      [K("31000001:commission")]: "superseded",
+      [K("31000001:commission")]: "pending",
       [K("31000009")]: "skipped",
     });
+    assert.deepEqual(kept, [K("31000001")], "the deleted trade's fee is still to be booked");
     assert.deepEqual(corrections(db).map((c) => [c.target_key, c.action]), [[
       K("31000001"),
       "delete",
@@ -457,13 +475,13 @@ Deno.test("a cancellation whose original is not journaled yet stays open, and re
     earlier.activity(activity(K("32000002"), "DIVIDEND", { matchKey: DIVIDEND_MATCH }));
     assert.deepEqual(resolveCancellations(db, LATER), {
       resolved: 2,
-      superseded: 3,
+      superseded: 2,
       corrections: 0,
       open: 0,
     });
     assert.deepEqual(states(db), {
       [K("31000001")]: "superseded",
-      [K("31000001:commission")]: "superseded",
+      [K("31000001:commission")]: "pending",
       [K("31000009")]: "skipped",
       [K("32000002")]: "superseded",
       [K("32000102")]: "skipped",
@@ -525,4 +543,38 @@ Deno.test("a cancellation only ever touches its own account's rows", () =>
     }, "U2");
     assert.equal(resolveCancellations(db, NOW).open, 1);
     assert.equal(row(db, K("32000002")).state, "pending");
+  }));
+
+Deno.test("a trade cancel resolved by an older version, which superseded the commission with the trade, gets the commission back on the next resolution", () =>
+  withJournal((db) => {
+    const w = writer(db);
+    w.activity(activity(K("31000001"), "BUY", { matchKey: "trade:7001001" }));
+    w.activity(activity(K("31000001:commission"), "FEE"));
+    cancelRow(db, w, K("31000009"), {
+      targetKey: K("31000001"),
+      targetMatch: null,
+      reason: "trade-cancel",
+    });
+    resolveCancellations(db, NOW);
+    // What mapping version 3 left behind: the leg superseded along with the trade.
+    db.prepare(
+      "UPDATE activities SET state = 'superseded', reason = ?, cancelled_by = ? WHERE key = ?",
+    ).run(`cancelled-by:${K("31000009")}`, K("31000009"), K("31000001:commission"));
+
+    const kept: string[] = [];
+    assert.deepEqual(resolveCancellations(db, LATER, (original) => kept.push(original.key)), {
+      resolved: 0,
+      superseded: 0,
+      corrections: 0,
+      open: 0,
+    });
+    assert.deepEqual(row(db, K("31000001:commission")), {
+      key: K("31000001:commission"),
+      state: "pending",
+      reason: null,
+      cancelled_by: null,
+      match_key: null,
+    });
+    assert.equal(row(db, K("31000001")).state, "superseded", "the trade itself stays undone");
+    assert.deepEqual(kept, [K("31000001")], "its fee is handed back to be booked");
   }));

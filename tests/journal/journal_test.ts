@@ -18,6 +18,9 @@ const TABLES = [
   "activities",
   "cancellations",
   "corrections",
+  "fetch_windows",
+  "push_chunks",
+  "reconciled_accounts",
   "reconciliations",
   "runs",
   "statement_chunks",
@@ -25,6 +28,7 @@ const TABLES = [
   "statement_periods",
   "statements",
   "sync_records",
+  "wf_assets",
 ];
 
 /** Runs `work` with a fresh temporary data dir, removed afterwards whatever happens. */

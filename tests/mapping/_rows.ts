@@ -3,8 +3,9 @@
  * StatementMapper, so every rule is exercised from the attribute text IBKR would write.
  */
 import type { RowOutcome, SkippedRow } from "../../src/domain/activity.ts";
-import { type ActivityPayload, toPayload } from "../../src/domain/payload.ts";
+import { type ActivityPayload, fromPayload, toPayload } from "../../src/domain/payload.ts";
 import { type DocumentSummary, FlexDocumentReader } from "../../src/flex/reader.ts";
+import { type CostBasisSource, heldPosition, NO_COST_BASIS } from "../../src/mapping/cost_basis.ts";
 import { StatementMapper } from "../../src/mapping/statement.ts";
 
 export const ACCOUNT = "U1234567";
@@ -138,13 +139,17 @@ export function flexDocument(
 }
 
 /** Runs a whole document through FlexDocumentReader + StatementMapper. */
-export function mapDocument(xml: string, chunkBytes = 4096): Mapped {
+export function mapDocument(
+  xml: string,
+  chunkBytes = 4096,
+  costBasis: CostBasisSource = NO_COST_BASIS,
+): Mapped {
   const outcomes: RowOutcome[] = [];
   const ignored: string[] = [];
   const mapper = new StatementMapper({
     outcome: (outcome) => outcomes.push(outcome),
     ignored: (reason) => ignored.push(reason),
-  });
+  }, costBasis);
   const reader = new FlexDocumentReader("snippet.xml", mapper);
   const bytes = new TextEncoder().encode(xml);
   for (let i = 0; i < bytes.byteLength; i += chunkBytes) {
@@ -175,4 +180,91 @@ export function mapCashRows(...rows: string[]): Mapped {
 /** Maps one statement of account U1234567 holding these sections verbatim. */
 export function mapSections(sections: string): Mapped {
   return mapDocument(flexDocument([{ sections }]));
+}
+
+/** A DETAIL `<CorporateAction>`: AMZN's 5-for-4 forward split (one row, the added shares), overridable. */
+export function corporateAction(over: Attributes = {}): string {
+  return element("CorporateAction", {
+    accountId: ACCOUNT,
+    currency: "USD",
+    fxRateToBase: "0.79",
+    assetCategory: "STK",
+    subCategory: "COMMON",
+    symbol: "AMZN",
+    description: "AMZN(US0231351067) SPLIT 5 FOR 4 (AMZN, AMAZON.COM INC, US0231351067)",
+    conid: "3691937",
+    isin: "US0231351067",
+    listingExchange: "NASDAQ",
+    multiplier: "1",
+    reportDate: "20250606",
+    dateTime: "20250605;202500",
+    amount: "0",
+    proceeds: "0",
+    value: "0",
+    quantity: "54.25",
+    fifoPnlRealized: "0",
+    type: "FS",
+    transactionID: "33000001",
+    actionID: "142000001",
+    code: "",
+    levelOfDetail: "DETAIL",
+    ...over,
+  });
+}
+
+/** A `<Transfer>`: 10 AAPL coming in by ACATS on 2025-03-03, overridable. */
+export function transfer(over: Attributes = {}): string {
+  return element("Transfer", {
+    accountId: ACCOUNT,
+    currency: "USD",
+    fxRateToBase: "0.79",
+    assetCategory: "STK",
+    symbol: "AAPL",
+    description: "APPLE INC",
+    conid: "265598",
+    isin: "US0378331005",
+    listingExchange: "NASDAQ",
+    multiplier: "1",
+    reportDate: "20250303",
+    date: "20250303",
+    dateTime: "20250303;101500",
+    type: "ACATS",
+    direction: "IN",
+    company: "--",
+    account: "",
+    deliveringBroker: "OTHER BROKER LLC",
+    quantity: "10",
+    transferPrice: "0",
+    positionAmount: "2400",
+    cashTransfer: "0",
+    transactionID: "34000001",
+    levelOfDetail: "TRANSFER",
+    ...over,
+  });
+}
+
+/**
+ * A cost-basis source over activities already mapped, filtered the way the journal's is (account,
+ * conid, business date, the action's own group left out): what a backfill would have journaled.
+ */
+export function costBasisOf(activities: readonly ActivityPayload[]): CostBasisSource {
+  return {
+    position: (q) =>
+      heldPosition(
+        activities
+          .filter((a) =>
+            a.account === q.account && a.conid === q.conid && a.symbol !== null &&
+            (q.inclusive ? a.date.slice(0, 10) <= q.through : a.date.slice(0, 10) < q.through) &&
+            (q.before === undefined || a.date < q.before) &&
+            (!q.excludeGroup || a.groupKey !== q.excludeGroup)
+          )
+          .sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0))
+          .map(fromPayload),
+      ),
+  };
+}
+
+/** Maps one statement holding these sections, with positions priced from `costBasis`. */
+export function mapSectionsWith(sections: string, costBasis: CostBasisSource): Mapped {
+  return mapDocument(flexDocument([{ sections }]), 4096, costBasis);
 }

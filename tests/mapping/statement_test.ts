@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   ACCOUNT,
   cash,
+  corporateAction,
   dividend,
   element,
   flexDocument,
@@ -110,95 +111,6 @@ Deno.test("DETAIL rows of one statement do not suppress the SUMMARY-only rows of
 Deno.test("a SUMMARY row that carries a numeric transactionID is booked under it like a DETAIL row", () => {
   const mapped = mapCashRows(summaryDividend({ transactionID: "32000010" }));
   assert.deepEqual(mapped.activities.map((a) => a.key), [`ibkr:${ACCOUNT}:32000010`]);
-});
-
-// ---- corporate actions and transfers -----------------------------------------------------------
-
-function corporateAction(over: Record<string, string | undefined> = {}): string {
-  return element("CorporateAction", {
-    accountId: ACCOUNT,
-    currency: "USD",
-    assetCategory: "STK",
-    symbol: "AMZN",
-    description: "AMZN(US0231351067) SPLIT 5 FOR 4 (AMZN, AMAZON.COM INC, US0231351067)",
-    conid: "3691937",
-    isin: "US0231351067",
-    listingExchange: "NASDAQ",
-    reportDate: "20250606",
-    dateTime: "20250605;202500",
-    quantity: "54.25",
-    proceeds: "0",
-    value: "0",
-    type: "FS",
-    transactionID: "33000001",
-    actionID: "142000001",
-    code: "",
-    levelOfDetail: "DETAIL",
-    ...over,
-  });
-}
-
-Deno.test("CorporateAction rows are skipped as needs-review:corporate-action:<type>", () => {
-  const mapped = mapSections(
-    `<CorporateActions>${corporateAction()}${
-      corporateAction({ type: "TC", transactionID: "33000002" })
-    }${corporateAction({ type: undefined, transactionID: "33000003" })}</CorporateActions>`,
-  );
-  assert.deepEqual(mapped.activities, []);
-  assert.deepEqual(mapped.skipped.map((s) => [s.key, s.reason, s.date]), [
-    [`ibkr:${ACCOUNT}:33000001`, "needs-review:corporate-action:FS", "2025-06-05"],
-    [`ibkr:${ACCOUNT}:33000002`, "needs-review:corporate-action:TC", "2025-06-05"],
-    [`ibkr:${ACCOUNT}:33000003`, "needs-review:corporate-action:none", "2025-06-05"],
-  ]);
-  assert.equal(mapped.skipped[0].summary.symbol, "AMZN");
-  assert.equal(mapped.skipped[0].summary.quantity, "54.25");
-});
-
-Deno.test("a cancelled CorporateAction (code Ca) is skipped as needs-review:corporate-action-cancelled", () => {
-  const mapped = mapSections(
-    `<CorporateActions>${corporateAction({ code: "Ca" })}</CorporateActions>`,
-  );
-  assert.deepEqual(mapped.skipped.map((s) => s.reason), [
-    "needs-review:corporate-action-cancelled",
-  ]);
-});
-
-Deno.test("a Transfer row is skipped as not-yet-mapped:transfer:<type>", () => {
-  const transfer = (over: Record<string, string | undefined>) =>
-    element("Transfer", {
-      accountId: ACCOUNT,
-      currency: "USD",
-      assetCategory: "STK",
-      symbol: "AAPL",
-      conid: "265598",
-      date: "20250303",
-      dateTime: "20250303;101500",
-      reportDate: "20250303",
-      type: "ACATS",
-      direction: "IN",
-      quantity: "10",
-      positionAmount: "2400",
-      transactionID: "34000001",
-      levelOfDetail: "TRANSFER",
-      ...over,
-    });
-  const mapped = mapSections(
-    `<Transfers>${transfer({})}${
-      transfer({
-        type: "INTERNAL",
-        assetCategory: "CASH",
-        symbol: "--",
-        quantity: "0",
-        cashTransfer: "-500",
-        transactionID: "34000002",
-      })
-    }</Transfers>`,
-  );
-  assert.deepEqual(mapped.activities, []);
-  assert.deepEqual(mapped.skipped.map((s) => [s.key, s.reason, s.date]), [
-    [`ibkr:${ACCOUNT}:34000001`, "not-yet-mapped:transfer:ACATS", "2025-03-03"],
-    [`ibkr:${ACCOUNT}:34000002`, "not-yet-mapped:transfer:INTERNAL", "2025-03-03"],
-  ]);
 });
 
 // ---- reference rows and statements -------------------------------------------------------------

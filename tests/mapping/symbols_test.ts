@@ -182,19 +182,38 @@ Deno.test("missing venue in USD is inferred as a US listing without a MIC", () =
   assert.deepEqual(securitySymbol(stock("AAPL", " ", { exchange: "--" })), expected);
 });
 
-Deno.test("missing venue in a non-USD currency is an unknown venue, never a guessed suffix", () => {
+Deno.test("missing venue in a non-USD currency is a missing venue named by its currency, never a guessed suffix", () => {
   assert.deepEqual(securitySymbol(stock("SAP", null, { exchange: null, currency: "EUR" })), {
     ok: false,
-    reason: "unknown-venue:",
+    reason: "missing-venue:EUR",
   });
+  assert.deepEqual(securitySymbol(stock("FHZN", " ", { exchange: "--", currency: "CHF" })), {
+    ok: false,
+    reason: "missing-venue:CHF",
+  });
+  assert.deepEqual(securitySymbol(stock("SAP", "", { exchange: "--", currency: null })), {
+    ok: false,
+    reason: "missing-venue:none",
+  });
+});
+
+Deno.test("a routing venue we do not know, without a listing, is named in the reason", () => {
   assert.deepEqual(securitySymbol(stock("SAP", "", { exchange: "TRQXDE", currency: "EUR" })), {
     ok: false,
     reason: "unknown-venue:TRQXDE",
   });
-  assert.deepEqual(securitySymbol(stock("SAP", "", { exchange: "--", currency: null })), {
-    ok: false,
-    reason: "unknown-venue:--",
-  });
+});
+
+Deno.test("no skip reason ever ends in an empty detail", () => {
+  for (const listing of [null, "", " ", "--"]) {
+    for (const exchange of [null, "", " ", "--"]) {
+      for (const currency of [null, "", "EUR", "CHF"]) {
+        const outcome = securitySymbol(stock("SAP", listing, { exchange, currency }));
+        assert.equal(outcome.ok, false);
+        if (!outcome.ok) assert.match(outcome.reason, /:[^:\s]+$/, outcome.reason);
+      }
+    }
+  }
 });
 
 Deno.test("VALUE and CORPACT corporate-action placeholders never yield a symbol", () => {

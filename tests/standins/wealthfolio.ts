@@ -95,6 +95,13 @@
  *   connections and, while a drop is pending, answers carry `Connection: close`: the drop reaches
  *   the client as an error. Default fault bodies: 500 `{"code":500,"message":"Internal Server
  *   Error"}`, 408 empty, 429/502/503 the plain reason phrase; `headers` are added as given.
+ * - Holds (`hold()`, for tests that kill a client at a chosen step): the first matching request
+ *   after `skip` others is held — before it is handled, or after (its writes done, its answer not
+ *   yet sent) — until the test releases it: `answer` goes on as usual (a request held before
+ *   handling is then handled even though its client may be gone, as a server that already read
+ *   the request would), `drop` closes the connection (before handling: nothing is written).
+ *   Holds are matched like faults and before them; `close()` drops every held request. Like a
+ *   queued drop, a queued hold closes idle connections and makes answers `Connection: close`.
  * - Accounts: list in insertion order; POST with an existing `id` → 409; empty name or currency →
  *   400; `group` stays null unless sent; isDefault does not unset other accounts; DELETE of an
  *   unknown id → 400. `addAccount()` defaults: SECURITIES, NOT_SET (the server default), active.
@@ -280,8 +287,29 @@ export interface WealthfolioStandIn {
     },
   ): Account;
   fault(f: Fault): void;
+  /** Holds the next matching request (after `skip` others) until released; see the header. */
+  hold(on: FaultMatch, options?: { afterHandling?: boolean; skip?: number }): Hold;
   holdings(accountId: string): Holding[];
   close(): Promise<void>;
+}
+
+/** A request held by `hold()`. */
+export interface Hold {
+  /** Resolves once the request is held (with `afterHandling`, once it has been handled too). */
+  readonly reached: Promise<void>;
+  /** Whether the request has been held yet. */
+  readonly isReached: boolean;
+  /** Lets the request go on (`answer`, the default) or closes its connection (`drop`). */
+  release(how?: "answer" | "drop"): void;
+}
+
+interface HoldEntry {
+  readonly on: FaultMatch;
+  readonly afterHandling: boolean;
+  skip: number;
+  arrive(): void;
+  readonly released: Promise<"answer" | "drop">;
+  release(how: "answer" | "drop"): void;
 }
 
 export interface WealthfolioStandInOptions {
@@ -894,6 +922,7 @@ class StandIn implements WealthfolioStandIn {
   private readonly keyIndex = new Map<string, string>();
   private readonly log: RequestRecord[] = [];
   private readonly faults: Fault[] = [];
+  private readonly holds: HoldEntry[] = [];
   private readonly snapshots = new Map<string, Holding[]>();
   private recalcCount = 0;
   private lastWriteAt: number | null = null;
@@ -1036,6 +1065,36 @@ class StandIn implements WealthfolioStandIn {
     }
   }
 
+  hold(on: FaultMatch, options: { afterHandling?: boolean; skip?: number } = {}): Hold {
+    let arrive!: () => void;
+    const reached = new Promise<void>((resolve) => (arrive = resolve));
+    let release!: (how: "answer" | "drop") => void;
+    const released = new Promise<"answer" | "drop">((resolve) => (release = resolve));
+    let isReached = false;
+    const entry: HoldEntry = {
+      on,
+      afterHandling: options.afterHandling ?? false,
+      skip: options.skip ?? 0,
+      arrive: () => {
+        isReached = true;
+        arrive();
+      },
+      released,
+      release,
+    };
+    this.holds.push(entry);
+    // A held request may be dropped: as for a `drop` fault, it must not ride a reused
+    // keep-alive connection, or the client's fetch would silently send it again.
+    for (const sock of this.sockets) if ((this.busy.get(sock) ?? 0) === 0) sock.destroy();
+    return {
+      reached,
+      get isReached() {
+        return isReached;
+      },
+      release: (how = "answer") => release(how),
+    };
+  }
+
   holdings(accountId: string): Holding[] {
     this.applyDueRecalc();
     return structuredClone(this.holdingsFor(accountId));
@@ -1043,6 +1102,7 @@ class StandIn implements WealthfolioStandIn {
 
   async close(): Promise<void> {
     this.abort.abort();
+    for (const h of this.holds.splice(0)) h.release("drop");
     if (this.recalcTimer !== null) clearTimeout(this.recalcTimer);
     this.recalcTimer = null;
     for (const c of this.sseClients) c.end();
@@ -1054,20 +1114,34 @@ class StandIn implements WealthfolioStandIn {
   // ----- HTTP
 
   private takeFault(method: string, path: string, kinds: Fault["kind"][]): Fault | null {
-    const i = this.faults.findIndex((f) => {
-      if (!kinds.includes(f.kind)) return false;
-      const on = f.on ?? {};
-      if (on.method && on.method.toUpperCase() !== method) return false;
-      if (on.path !== undefined) {
-        if (on.path instanceof RegExp) {
-          on.path.lastIndex = 0;
-          if (!on.path.test(path)) return false;
-        } else if (on.path !== path && `/api/v1${on.path}` !== path) return false;
-      }
-      return true;
-    });
+    const i = this.faults.findIndex((f) =>
+      kinds.includes(f.kind) && StandIn.matches(f.on ?? {}, method, path)
+    );
     if (i < 0) return null;
     return this.faults.splice(i, 1)[0];
+  }
+
+  private static matches(on: FaultMatch, method: string, path: string): boolean {
+    if (on.method && on.method.toUpperCase() !== method) return false;
+    if (on.path !== undefined) {
+      if (on.path instanceof RegExp) {
+        on.path.lastIndex = 0;
+        if (!on.path.test(path)) return false;
+      } else if (on.path !== path && `/api/v1${on.path}` !== path) return false;
+    }
+    return true;
+  }
+
+  private takeHold(method: string, path: string): HoldEntry | null {
+    const i = this.holds.findIndex((h) => StandIn.matches(h.on, method, path));
+    if (i < 0) return null;
+    const h = this.holds[i];
+    if (h.skip > 0) {
+      h.skip--;
+      return null;
+    }
+    this.holds.splice(i, 1);
+    return h;
   }
 
   private faultResp(f: Extract<Fault, { kind: "status" }>): Resp {
@@ -1092,6 +1166,15 @@ class StandIn implements WealthfolioStandIn {
     const record = (status: number) =>
       this.log.push({ method, path, status, at: this.clock(), bodyBytes: body.length });
 
+    const hold = this.takeHold(method, path);
+    if (hold && !hold.afterHandling) {
+      hold.arrive();
+      if (await hold.released === "drop" || this.abort.signal.aborted) {
+        record(0);
+        req.socket.destroy();
+        return;
+      }
+    }
     const pre = this.takeFault(method, path, ["status", "delay", "drop"]);
     let after: Fault | null = null;
     if (pre?.kind === "delay") {
@@ -1118,6 +1201,14 @@ class StandIn implements WealthfolioStandIn {
     };
     const r = this.dispatch(ctx);
 
+    if (hold?.afterHandling) {
+      hold.arrive();
+      if (await hold.released === "drop" || this.abort.signal.aborted) {
+        record(0);
+        req.socket.destroy();
+        return;
+      }
+    }
     if (after?.kind === "drop") {
       record(0);
       req.socket.destroy();
@@ -1153,7 +1244,9 @@ class StandIn implements WealthfolioStandIn {
     if (r.status !== 204 && r.status !== 304) {
       headers["content-length"] = String(Buffer.byteLength(r.body));
     }
-    if (this.faults.some((f) => f.kind === "drop")) headers.connection = "close";
+    if (this.faults.some((f) => f.kind === "drop") || this.holds.length > 0) {
+      headers.connection = "close";
+    }
     res.writeHead(r.status, headers);
     res.end(r.status === 204 ? undefined : r.body);
   }

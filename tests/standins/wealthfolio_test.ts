@@ -995,3 +995,60 @@ Deno.test("single PUT and DELETE /activities; bulk create on a missing second ac
     assert.equal(cash(total, "GBP"), 3.25);
   });
 });
+
+// ---- holds (for kill tests) --------------------------------------------------------------------
+
+Deno.test("hold before handling: the request waits; drop writes nothing, answer writes", async () => {
+  await withWf({}, async (wf) => {
+    const acct = wf.addAccount({ name: "A", currency: "GBP" });
+    const held = wf.hold({ method: "POST", path: "/activities/bulk" });
+    const first = call(wf, "POST", "/activities/bulk", {
+      body: { creates: [cashAct(acct.id, "DEPOSIT", "1", { idempotencyKey: "k1" })] },
+    }).catch((e) => e);
+    await held.reached;
+    assert.equal(wf.state.activities.length, 0, "nothing is written while held");
+    held.release("drop");
+    assert.ok((await first) instanceof Error, "a dropped request reaches the client as an error");
+    assert.equal(wf.state.activities.length, 0);
+    assert.equal(wf.requests.at(-1)?.status, 0);
+
+    const again = wf.hold({ method: "POST", path: "/activities/bulk" });
+    const second = call(wf, "POST", "/activities/bulk", {
+      body: { creates: [cashAct(acct.id, "DEPOSIT", "1", { idempotencyKey: "k1" })] },
+    });
+    await again.reached;
+    again.release();
+    assert.equal((await second).status, 200);
+    assert.equal(wf.state.activities.length, 1);
+  });
+});
+
+Deno.test("hold after handling: written before the answer; skip lets earlier requests through", async () => {
+  await withWf({}, async (wf) => {
+    const acct = wf.addAccount({ name: "A", currency: "GBP" });
+    const held = wf.hold({ method: "POST", path: "/activities/bulk" }, {
+      afterHandling: true,
+      skip: 1,
+    });
+    const body = (k: string) => ({
+      body: { creates: [cashAct(acct.id, "DEPOSIT", "1", { idempotencyKey: k })] },
+    });
+    assert.equal((await call(wf, "POST", "/activities/bulk", body("a"))).status, 200);
+    assert.equal(held.isReached, false, "the first matching request was skipped");
+    const pending = call(wf, "POST", "/activities/bulk", body("b")).catch((e) => e);
+    await held.reached;
+    assert.deepEqual(wf.state.activities.map((a) => a.idempotencyKey), ["a", "b"]);
+    held.release("drop");
+    assert.ok((await pending) instanceof Error, "the answer is lost");
+    assert.equal(wf.state.activities.length, 2, "but the write stays");
+  });
+});
+
+Deno.test("close() lets go of held requests", async () => {
+  const wf = await startWealthfolioStandIn({ recalcLagMs: 0 });
+  const held = wf.hold({ path: "/accounts" });
+  const pending = call(wf, "GET", "/accounts").catch((e) => e);
+  await held.reached;
+  await wf.close();
+  assert.ok((await pending) instanceof Error);
+});

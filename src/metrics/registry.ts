@@ -1,0 +1,90 @@
+/**
+ * Run metrics as Prometheus text: one prom-client registry per Pushgateway group (the job and
+ * one account). Metric values are float64 in Prometheus, so this is the one place a Decimal
+ * drift becomes a JS number: after the comparison, never before.
+ */
+import { Gauge, Registry } from "prom-client";
+import type { AccountMetrics, RunMetrics } from "./run_metrics.ts";
+
+/** The metrics of one group, ready to push. */
+export interface MetricsGroup {
+  /** Pushgateway grouping labels besides `job` (empty, or `{account}`). */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly registry: Registry;
+}
+
+/** One group per account (or one for the job when no account is known). */
+export function metricsGroups(run: RunMetrics): MetricsGroup[] {
+  if (run.accounts.length === 0) return [{ labels: {}, registry: groupRegistry(run, null) }];
+  return run.accounts.map((a) => ({
+    labels: { account: a.account },
+    registry: groupRegistry(run, a),
+  }));
+}
+
+function groupRegistry(run: RunMetrics, account: AccountMetrics | null): Registry {
+  const registry = new Registry();
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    new Gauge<L>({ name, help, labelNames: [...labelNames], registers: [registry] });
+
+  if (account) {
+    const acct = account.account;
+    const drift = gauge(
+      "ibkr_position_drift_shares",
+      "IBKR OpenPositions quantity minus Wealthfolio's, per position reconciled by the last run (0 within tolerance)",
+      ["symbol", "account"],
+    );
+    for (const p of account.positionDrift) {
+      drift.set({ symbol: p.symbol, account: acct }, p.drift.toNumber());
+    }
+    const cash = gauge(
+      "ibkr_cash_drift",
+      "IBKR CashReport ending cash minus Wealthfolio's cash, per currency reconciled by the last run (0 within tolerance)",
+      ["currency", "account"],
+    );
+    for (const c of account.cashDrift) {
+      cash.set({ currency: c.currency, account: acct }, c.drift.toNumber());
+    }
+    const activities = gauge(
+      "ibkr_activities",
+      "Journal activities by state (pending, pushed, skipped, failed, superseded)",
+      ["state", "account"],
+    );
+    for (const [state, n] of Object.entries(account.activities)) {
+      activities.set({ state, account: acct }, n);
+    }
+    const skipped = gauge(
+      "ibkr_skipped_rows",
+      "Journal rows skipped by reason (what an operator reviews)",
+      ["reason", "account"],
+    );
+    for (const [reason, n] of Object.entries(account.skippedRows)) {
+      skipped.set({ reason, account: acct }, n);
+    }
+  }
+  if (run.lastSuccess) {
+    gauge(
+      "ibkr_sync_last_success_timestamp_seconds",
+      "When the last sync with every step successful finished (unix seconds)",
+      [],
+    ).set(run.lastSuccess.getTime() / 1000);
+  }
+  const errors = gauge(
+    "ibkr_flex_error",
+    "IBKR Flex Web Service error codes answered during the last run, by code",
+    ["code"],
+  );
+  for (const [code, n] of Object.entries(run.flexErrors)) errors.set({ code }, n);
+  gauge("ibkr_run_duration_seconds", "Duration of the last run", ["command"])
+    .set({ command: run.command }, run.durationSeconds);
+  gauge("ibkr_run_exit_code", "Exit code of the last run (0 is success)", ["command"])
+    .set({ command: run.command }, run.exitCode);
+  if (run.tokenExpiry) {
+    gauge(
+      "ibkr_flex_token_expiry_timestamp_seconds",
+      "When the IBKR Flex token expires (unix seconds)",
+      [],
+    ).set(run.tokenExpiry.getTime() / 1000);
+  }
+  return registry;
+}
