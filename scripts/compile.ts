@@ -5,7 +5,7 @@
  * `deno compile` needs the Deno runtime (denort) for the target: it downloads it, or takes it
  * from DENORT_BIN when set. `--dry-run` prints the command instead of running it.
  */
-import { ENTRY_POINT, PERMISSION_FLAGS } from "./permissions.ts";
+import { ENTRY_POINT, PERMISSION_FLAGS, WORKER_MODULES } from "./permissions.ts";
 
 /** Where the release binary is written. */
 export const BINARY = new URL("../dist/broker-sync", import.meta.url).pathname;
@@ -32,6 +32,8 @@ export function compileArgs(
     // deno compile overflow its stack while embedding it; the file is never loaded at run time.
     "--exclude",
     `${npmCache}/registry.npmjs.org/bintrees/1.0.2/test`,
+    // Started as Workers, so nothing imports them statically: the binary must carry them.
+    ...WORKER_MODULES.flatMap((module) => ["--include", module]),
     ...(target ? ["--target", target] : []),
     "--output",
     output,

@@ -18,3 +18,11 @@ export const PERMISSION_FLAGS: readonly string[] = [
 
 /** The entry point both compile and the tests use. */
 export const ENTRY_POINT = new URL("../src/main.ts", import.meta.url).pathname;
+
+/**
+ * Modules the binary starts as Workers (they run with the same permissions). `deno compile`
+ * includes them explicitly, since no static import reaches them.
+ */
+export const WORKER_MODULES: readonly string[] = [
+  new URL("../src/app/map_worker.ts", import.meta.url).pathname,
+];

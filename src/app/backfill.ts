@@ -6,7 +6,13 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import { MAPPING_VERSION } from "../domain/activity.ts";
-import { journalExists, journalPath, openJournal, transaction } from "../journal/db.ts";
+import {
+  firstTransaction,
+  journalExists,
+  journalPath,
+  openJournal,
+  transaction,
+} from "../journal/db.ts";
 import { acquireRunLock } from "../journal/lock.ts";
 import { finishRun, startRun } from "../journal/runs.ts";
 import {
@@ -78,7 +84,7 @@ export function backfillFiles(request: BackfillRequest): BackfillResult {
       committed = true;
       return { runId: null, journal: path, files: results };
     }
-    const result = transaction(db, () => {
+    const result = (existed ? transaction : firstTransaction)(db, () => {
       const now = request.now().toISOString();
       const runId = startRun(db!, "backfill", now);
       const results: FileResult[] = [];
@@ -133,7 +139,7 @@ function ingestFile(
   }
   if (stored) {
     // Same bytes, older mapping: map again from the journal's own copy.
-    const mapping = new DocumentMapping({
+    using mapping = new DocumentMapping({
       db,
       statementId: stored.id,
       origin: o.file,
@@ -143,6 +149,7 @@ function ingestFile(
       recordPeriods: !hasStatementPeriods(db, stored.id),
       runId: o.runId,
       now: o.now,
+      bytes: stored.byteSize,
     });
     for (const chunk of statementBytes(db, stored.id)) mapping.write(chunk);
     const summary = mapping.finish().mapping;
@@ -164,7 +171,7 @@ function ingestFile(
     receivedAt: o.now,
   });
   const chunks = new StatementChunkWriter(db, statementId);
-  const mapping = new DocumentMapping({
+  using mapping = new DocumentMapping({
     db,
     statementId,
     origin: o.file,
@@ -173,6 +180,7 @@ function ingestFile(
     recordPeriods: true,
     runId: o.runId,
     now: o.now,
+    bytes: size,
   });
   forEachChunk(o.file, (chunk) => {
     chunks.write(chunk);
@@ -200,7 +208,7 @@ function runCounts(results: readonly FileResult[]): Record<string, unknown> {
 }
 
 function removeJournal(path: string): void {
-  for (const p of [path, `${path}-wal`, `${path}-shm`]) {
+  for (const p of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
     try {
       Deno.removeSync(p);
     } catch (e) {

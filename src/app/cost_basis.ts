@@ -32,6 +32,11 @@ export class JournalCostBasis implements CostBasisSource {
     this.#db = db;
   }
 
+  /** Whether any instrument has been read: until then `written` has nothing to update. */
+  get holdsAny(): boolean {
+    return this.#known.size > 0;
+  }
+
   prefetch(instruments: readonly InstrumentRef[]): void {
     const missing = instruments.filter((i) => !this.#known.has(ref(i.account, i.conid)));
     if (missing.length === 0) return;
@@ -46,14 +51,19 @@ export class JournalCostBasis implements CostBasisSource {
   }
 
   position(q: PositionQuery): HeldPosition | null {
+    return heldPosition(this.standing(q));
+  }
+
+  /** The activities a position query counts, oldest first: what `position` replays. */
+  standing(q: PositionQuery): Activity[] {
     this.prefetch([q]);
     const list = this.#known.get(ref(q.account, q.conid))!;
-    return heldPosition(list.filter((a) => {
+    return list.filter((a) => {
       const day = a.date.slice(0, 10);
       return (q.inclusive ? day <= q.through : day < q.through) &&
         (q.before === undefined || a.date < q.before) &&
         (!q.excludeGroup || a.groupKey !== q.excludeGroup);
-    }));
+    });
   }
 
   /** An activity the journal now holds under its key (new, or replacing an older mapping). */

@@ -1,23 +1,32 @@
 /**
- * Maps one stored or arriving document into the journal: the reader, the account guard, the
- * mapper and the activity writer wired together. Called inside the caller's transaction.
+ * Maps one stored or arriving document into the journal: the reader and mapper (in this thread,
+ * or on a worker for a large document) and the journal side — account guard, statement periods,
+ * activity writer, cost basis, cancellations — wired together. Called inside the caller's
+ * transaction.
  */
 import type { DatabaseSync } from "node:sqlite";
-import { MAPPING_VERSION, type RowOutcome } from "../domain/activity.ts";
+import { type Activity, MAPPING_VERSION } from "../domain/activity.ts";
+import { fromPayload } from "../domain/payload.ts";
 import { AccountGuardError, FlexDocumentError, isMaskedAccount } from "../flex/errors.ts";
-import { type DocumentSummary, FlexDocumentReader, type StatementInfo } from "../flex/reader.ts";
+import type { DocumentSummary, StatementInfo } from "../flex/reader.ts";
 import { ActivityWriter } from "../journal/activities.ts";
 import {
   recordCancellation,
   type Resolution,
   resolveCancellations,
-  rowKeyOf,
 } from "../journal/cancellations.ts";
 import { insertStatementPeriod, recordStatementMapping } from "../journal/statements.ts";
-import { StatementMapper } from "../mapping/statement.ts";
+import type { InstrumentRef, PositionQuery } from "../mapping/cost_basis.ts";
 import { cancelledTradeFee } from "../mapping/trades.ts";
-import { fromPayload } from "../domain/payload.ts";
-import { journalCostBasis } from "./cost_basis.ts";
+import { type JournalCostBasis, journalCostBasis } from "./cost_basis.ts";
+import { type JournalOutcome, type MappingEvents, mappingReader } from "./mapping_events.ts";
+import { MappingThread } from "./mapping_thread.ts";
+
+/**
+ * Documents this large are read and mapped on a worker thread while this one writes the journal
+ * (docs/benchmarks.md); below it, starting a thread costs more than it saves.
+ */
+export const WORKER_FROM_BYTES = 8 << 20;
 
 /** What mapping one document found. */
 export interface MappingSummary {
@@ -58,92 +67,30 @@ export interface MapDocumentOptions {
   readonly now: string;
   /** Checked for each `<FlexStatement>` after the account guard (fetch: the window is covered). */
   readonly checkStatement?: (info: StatementInfo) => void;
+  /** The document's size when known; from WORKER_FROM_BYTES on it is read on a worker thread. */
+  readonly bytes?: number;
+  /** Read on a worker thread (true) or this one (false) whatever the size. */
+  readonly onWorker?: boolean;
 }
 
-/** A document being mapped: push its bytes, then `finish`. */
-export class DocumentMapping {
-  readonly #reader: FlexDocumentReader;
+/** The reader of this thread, or its stand-in for a worker thread (MappingThread). */
+interface DocumentReader extends Partial<Disposable> {
+  write(chunk: Uint8Array): void;
+  close(): DocumentSummary;
+}
+
+/** A document being mapped: push its bytes, then `finish`; dispose of it if giving up early. */
+export class DocumentMapping implements Disposable {
   readonly #options: MapDocumentOptions;
-  readonly #writer: ActivityWriter;
-  readonly #statements: { accountId: string; fromDate: string | null; toDate: string | null }[] =
-    [];
-  readonly #journaled: Record<string, number> = {};
-  readonly #skipped: Record<string, number> = {};
-  readonly #ignored: Record<string, number> = {};
-  #mappedRows = 0;
-  #skippedRows = 0;
-  #unchanged = 0;
+  readonly #journal: JournalSide;
+  readonly #reader: DocumentReader;
 
   constructor(options: MapDocumentOptions) {
     this.#options = options;
-    const writer = new ActivityWriter(
-      options.db,
-      options.statementId,
-      MAPPING_VERSION,
-      options.now,
-    );
-    this.#writer = writer;
-    const costBasis = journalCostBasis(options.db);
-    const mapper = new StatementMapper({
-      outcome: (outcome: RowOutcome) => {
-        if (outcome.cancels) {
-          const key = outcome.kind === "skipped"
-            ? outcome.skipped.key
-            : rowKeyOf(outcome.activities[0].key);
-          const account = outcome.kind === "skipped"
-            ? outcome.skipped.account
-            : outcome.activities[0].account;
-          recordCancellation(options.db, { ...outcome.cancels, key, account, now: options.now });
-        }
-        if (outcome.kind === "skipped") {
-          if (writer.skipped(outcome.skipped)) {
-            costBasis.removed(outcome.skipped.key);
-            bump(this.#skipped, outcome.skipped.reason);
-            this.#skippedRows++;
-          } else {
-            this.#unchanged++;
-          }
-          return;
-        }
-        let changed = false;
-        for (const activity of outcome.activities) {
-          if (writer.activity(activity)) {
-            costBasis.written(activity);
-            bump(this.#journaled, activity.activityType);
-            changed = true;
-          }
-        }
-        if (changed) this.#mappedRows++;
-        else this.#unchanged++;
-      },
-      ignored: (reason: string) => bump(this.#ignored, reason),
-    }, costBasis);
-    this.#reader = new FlexDocumentReader(options.origin, {
-      statementStart: (info: StatementInfo) => {
-        this.#guard(info);
-        options.checkStatement?.(info);
-        this.#statements.push({
-          accountId: info.accountId,
-          fromDate: info.fromDate,
-          toDate: info.toDate,
-        });
-        if (options.recordPeriods) {
-          insertStatementPeriod(options.db, {
-            statementId: options.statementId,
-            ordinal: info.ordinal,
-            accountId: info.accountId,
-            fromDate: info.fromDate,
-            toDate: info.toDate,
-            period: info.period,
-            whenGenerated: info.whenGenerated,
-          });
-        }
-        mapper.statementStart(info);
-      },
-      row: (row, info) => mapper.row(row, info),
-      sectionEnd: (section, info) => mapper.sectionEnd(section, info),
-      statementEnd: (info) => mapper.statementEnd(info),
-    });
+    this.#journal = new JournalSide(options);
+    this.#reader = (options.onWorker ?? (options.bytes ?? 0) >= WORKER_FROM_BYTES)
+      ? new MappingThread(options.origin, this.#journal)
+      : mappingReader(options.origin, this.#journal);
   }
 
   write(chunk: Uint8Array): void {
@@ -159,23 +106,26 @@ export class DocumentMapping {
         "contains no <FlexStatement>: nothing to import",
       );
     }
+    const journal = this.#journal;
+    journal.flush();
     // A cancelled trade's fee stays charged (domain costsSurvive): booked as the trade's `:fee`.
-    const corrections = resolveCancellations(this.#options.db, this.#options.now, (original) => {
-      const fee = cancelledTradeFee(fromPayload(original));
-      if (fee && this.#writer.activity(fee)) bump(this.#journaled, fee.activityType);
-    });
+    const corrections = resolveCancellations(
+      this.#options.db,
+      this.#options.now,
+      (original) => journal.cancelledTradeFee(fromPayload(original)),
+    );
     const mapping: MappingSummary = {
-      statements: this.#statements,
-      journaled: this.#journaled,
+      statements: journal.statements,
+      journaled: journal.journaledByType,
       outcomes: {
-        mapped: this.#mappedRows,
-        skipped: this.#skippedRows,
-        unchanged: this.#unchanged,
+        mapped: journal.mappedRows,
+        skipped: journal.skippedRows,
+        unchanged: journal.unchanged,
       },
-      unchanged: this.#unchanged,
-      skipped: this.#skipped,
+      unchanged: journal.unchanged,
+      skipped: journal.skippedByReason,
       corrections,
-      ignored: { ...this.#ignored, ...document.ignored },
+      ignored: { ...journal.ignoredByReason, ...document.ignored },
       rows: document.rows,
     };
     recordStatementMapping(this.#options.db, {
@@ -186,6 +136,116 @@ export class DocumentMapping {
       summary: mapping,
     });
     return { document, mapping };
+  }
+
+  [Symbol.dispose](): void {
+    this.#reader[Symbol.dispose]?.();
+  }
+}
+
+/**
+ * The journal's side of the mapping events, with the counts the summary reports, and the
+ * journal's answers to the mapper's cost questions.
+ */
+class JournalSide implements MappingEvents {
+  readonly #options: MapDocumentOptions;
+  readonly #writer: ActivityWriter;
+  /** Told of every activity this document changes, so later questions see it. */
+  readonly #costBasis: JournalCostBasis;
+  readonly statements: { accountId: string; fromDate: string | null; toDate: string | null }[] = [];
+  readonly journaledByType: Record<string, number> = {};
+  readonly skippedByReason: Record<string, number> = {};
+  readonly ignoredByReason: Record<string, number> = {};
+  mappedRows = 0;
+  skippedRows = 0;
+  unchanged = 0;
+
+  constructor(options: MapDocumentOptions) {
+    this.#options = options;
+    this.#writer = new ActivityWriter(
+      options.db,
+      options.statementId,
+      MAPPING_VERSION,
+      options.now,
+    );
+    this.#costBasis = journalCostBasis(options.db);
+  }
+
+  statementStart(info: StatementInfo): void {
+    this.#guard(info);
+    this.#options.checkStatement?.(info);
+    this.statements.push({
+      accountId: info.accountId,
+      fromDate: info.fromDate,
+      toDate: info.toDate,
+    });
+    const options = this.#options;
+    if (options.recordPeriods) {
+      insertStatementPeriod(options.db, {
+        statementId: options.statementId,
+        ordinal: info.ordinal,
+        accountId: info.accountId,
+        fromDate: info.fromDate,
+        toDate: info.toDate,
+        period: info.period,
+        whenGenerated: info.whenGenerated,
+      });
+    }
+  }
+
+  outcome(outcome: JournalOutcome): void {
+    if (outcome.cancels) {
+      recordCancellation(this.#options.db, { ...outcome.cancels, now: this.#options.now });
+    }
+    this.#writer.queue(outcome.entries, (changed) => this.#count(outcome, changed));
+  }
+
+  /** Journals what is still queued; the counts are final after this. */
+  flush(): void {
+    this.#writer.flush();
+  }
+
+  // Questions are answered once every outcome before them is in the journal (and so told to the
+  // cost basis): what an earlier action of this document brought in counts.
+  prefetch(instruments: readonly InstrumentRef[]): void {
+    this.flush();
+    this.#costBasis.prefetch(instruments);
+  }
+
+  standing(query: PositionQuery): Activity[] {
+    this.flush();
+    return this.#costBasis.standing(query);
+  }
+
+  /** Books the fee a cancelled trade leaves charged, if any (after `flush`). */
+  cancelledTradeFee(original: Activity): void {
+    const fee = cancelledTradeFee(original);
+    if (fee && this.#writer.activity(fee)) bump(this.journaledByType, fee.activityType);
+  }
+
+  #count(outcome: JournalOutcome, changed: readonly boolean[]): void {
+    if (outcome.kind === "skipped") {
+      if (changed[0]) {
+        this.#costBasis.removed(outcome.entries[0].key);
+        bump(this.skippedByReason, outcome.entries[0].reason!);
+        this.skippedRows++;
+      } else {
+        this.unchanged++;
+      }
+      return;
+    }
+    outcome.entries.forEach((entry, i) => {
+      if (!changed[i]) return;
+      // Read back only once the cost basis holds any position (a statement's moves asked).
+      if (this.#costBasis.holdsAny) this.#costBasis.written(fromPayload(JSON.parse(entry.payload)));
+      bump(this.journaledByType, entry.activityType!);
+    });
+    if (changed.includes(true)) this.mappedRows++;
+    else this.unchanged++;
+  }
+
+  ignored(reason: string): void {
+    bump(this.ignoredByReason, reason);
   }
 
   #guard(info: StatementInfo): void {

@@ -76,6 +76,7 @@ export class FlexDocumentReader {
   #statements = 0;
   #statement: StatementInfo | null = null;
   #statementDepth = -1;
+  #hasAttributes = false;
   // Text of the children of an error response (Status, ErrorCode, ErrorMessage).
   readonly #responseFields: Record<string, string> = {};
 
@@ -91,9 +92,14 @@ export class FlexDocumentReader {
         p.column,
       );
     });
+    // Whether the element being opened has attributes: rows do, containers that share a row's
+    // name do not. Counting them here is far cheaper than Object.keys on every row.
+    p.on("opentagstart", () => this.#hasAttributes = false);
+    p.on("attribute", () => this.#hasAttributes = true);
     p.on("opentag", (tag) => this.#open(tag as SaxesTagPlain));
     p.on("closetag", (tag) => this.#close(tag.name));
-    p.on("text", (text) => this.#text(text));
+    // Text is listened to only in an error response (see #open): without a listener saxes
+    // skips the whitespace between rows instead of building strings of it.
   }
 
   /** Feeds the next chunk of bytes. Throws a typed error as soon as the document is refused. */
@@ -223,7 +229,10 @@ export class FlexDocumentReader {
         this.#type = tag.attributes["type"] ?? null;
         return;
       }
-      if (name === "FlexStatementResponse") return;
+      if (name === "FlexStatementResponse") {
+        this.#parser.on("text", (text) => this.#text(text));
+        return;
+      }
       if (/^html$/i.test(name)) {
         throw new FlexDocumentError(this.#origin, "is an HTML page, not a Flex statement");
       }
@@ -239,7 +248,7 @@ export class FlexDocumentReader {
     }
     const shape = SHAPES_BY_TAG.get(name);
     // OptionEAE and FxLot-style containers share names with rows; only typed shapes are rows.
-    if (shape && this.#statement && Object.keys(tag.attributes).length > 0) {
+    if (shape && this.#statement && this.#hasAttributes) {
       this.#rows[name] = (this.#rows[name] ?? 0) + 1;
       const row = new FlexRow(shape, tag.attributes, this.#statement) as AnyFlexRow;
       const statement = this.#statement;

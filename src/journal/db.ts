@@ -103,3 +103,21 @@ export function transaction<T>(db: DatabaseSync, work: () => T): T {
     throw e;
   }
 }
+
+/**
+ * `transaction` for a journal this run has just created, which nobody else reads yet: run in
+ * rollback-journal mode instead of WAL, so a large first import is written to the file once
+ * instead of twice (into the WAL, then copied over by the checkpoint). Pages past the end of the
+ * empty journal need no undo copy, so the rollback journal stays tiny, and a crash still rolls
+ * back on the next open. WAL is back on after the commit; after a failure the journal stays in
+ * rollback mode until it is next opened (openJournal always asks for WAL).
+ */
+export function firstTransaction<T>(db: DatabaseSync, work: () => T): T {
+  db.exec("PRAGMA journal_mode = DELETE");
+  // Rollback mode needs FULL for the durability WAL gives with NORMAL.
+  db.exec("PRAGMA synchronous = FULL");
+  const result = transaction(db, work);
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec("PRAGMA synchronous = NORMAL");
+  return result;
+}

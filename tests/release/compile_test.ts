@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { BINARY, compileArgs } from "../../scripts/compile.ts";
-import { ENTRY_POINT, PERMISSION_FLAGS } from "../../scripts/permissions.ts";
+import { ENTRY_POINT, PERMISSION_FLAGS, WORKER_MODULES } from "../../scripts/permissions.ts";
 import { exists, REPO_ROOT } from "../cli/run_cli.ts";
 
 /** Runs `deno task compile …` in the repository and returns what it printed. */
@@ -34,6 +34,11 @@ Deno.test("deno task compile --dry-run prints the release command and builds not
   // The entry point comes last: anything after it would be an argument of the binary itself.
   assert.deepEqual(words.at(-1), ENTRY_POINT);
   assert.deepEqual(words[words.indexOf("--output") + 1], `${REPO_ROOT}/dist/broker-sync`);
+  // Each module started as a Worker is included: no static import reaches it.
+  for (const module of WORKER_MODULES) {
+    const at = words.findIndex((w, i) => w === module && words[i - 1] === "--include");
+    assert.ok(at > 0 && at < words.length - 1, `--include ${module} before the entry point`);
+  }
   const after = await exists(BINARY) ? (await Deno.stat(BINARY)).mtime : null;
   assert.deepEqual(
     after?.getTime(),
@@ -56,20 +61,24 @@ Deno.test("deno task compile refuses an argument it does not know, with exit 2",
   assert.match(run.stderr, /unknown argument "--outptu"/);
 });
 
-Deno.test("every module under src/ is in main.ts's module graph, so the binary embeds it", async () => {
-  // deno compile embeds the module graph of the entry point; a module loaded any other way (a
-  // computed import path, a file read at run time) would be missing from the binary.
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", ENTRY_POINT],
-    cwd: REPO_ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  const graph = JSON.parse(new TextDecoder().decode(stdout)) as {
-    modules: { specifier: string }[];
-  };
-  const inGraph = new Set(graph.modules.map((m) => m.specifier));
+Deno.test("every module under src/ is in the module graph of main.ts or of an included Worker, so the binary embeds it", async () => {
+  // deno compile embeds the module graph of the entry point and of each `--include`d Worker
+  // module; a module loaded any other way (a computed import path, a file read at run time)
+  // would be missing from the binary.
+  const inGraph = new Set<string>();
+  for (const root of [ENTRY_POINT, ...WORKER_MODULES]) {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", root],
+      cwd: REPO_ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    const graph = JSON.parse(new TextDecoder().decode(stdout)) as {
+      modules: { specifier: string }[];
+    };
+    for (const m of graph.modules) inGraph.add(m.specifier);
+  }
   const missing: string[] = [];
   for await (const path of sourceFiles(`${REPO_ROOT}/src`)) {
     if (!inGraph.has(`file://${path}`)) missing.push(path.slice(REPO_ROOT.length + 1));
