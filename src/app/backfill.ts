@@ -18,15 +18,13 @@ import { finishRun, startRun } from "../journal/runs.ts";
 import {
   clearStatementRefusal,
   findStatementBySha,
-  hasStatementPeriods,
   insertStatement,
   isMappedBy,
   setStatementQueryName,
-  statementBytes,
   StatementChunkWriter,
 } from "../journal/statements.ts";
 import { forEachChunk, sha256File, statementFiles } from "./files.ts";
-import { DocumentMapping, type MappingSummary } from "./map_statement.ts";
+import { DocumentMapping, type MappingSummary, mapStoredDocument } from "./map_statement.ts";
 
 export interface BackfillRequest {
   readonly dataDir: string;
@@ -139,20 +137,16 @@ function ingestFile(
   }
   if (stored) {
     // Same bytes, older mapping: map again from the journal's own copy.
-    using mapping = new DocumentMapping({
+    const summary = mapStoredDocument({
       db,
       statementId: stored.id,
       origin: o.file,
       accounts: o.accounts,
       accountsSource: o.accountsSource,
-      // A fetched statement refused earlier (e.g. before the guard was fixed) has none yet.
-      recordPeriods: !hasStatementPeriods(db, stored.id),
       runId: o.runId,
       now: o.now,
       bytes: stored.byteSize,
     });
-    for (const chunk of statementBytes(db, stored.id)) mapping.write(chunk);
-    const summary = mapping.finish().mapping;
     if (stored.refused !== null) clearStatementRefusal(db, stored.id);
     return {
       path: o.file,

@@ -15,7 +15,13 @@ import {
   type Resolution,
   resolveCancellations,
 } from "../journal/cancellations.ts";
-import { insertStatementPeriod, recordStatementMapping } from "../journal/statements.ts";
+import {
+  hasStatementPeriods,
+  insertStatementPeriod,
+  recordStatementMapping,
+  setStatementQueryName,
+  statementBytes,
+} from "../journal/statements.ts";
 import type { InstrumentRef, PositionQuery } from "../mapping/cost_basis.ts";
 import { cancelledTradeFee } from "../mapping/trades.ts";
 import { type JournalCostBasis, journalCostBasis } from "./cost_basis.ts";
@@ -265,4 +271,23 @@ class JournalSide implements MappingEvents {
 
 function bump(counts: Record<string, number>, key: string): void {
   counts[key] = (counts[key] ?? 0) + 1;
+}
+
+/**
+ * Maps a statement the journal already holds again, from its own bytes, inside the caller's
+ * transaction (same bytes offered again, a re-map after an upgrade, a download mapped after a
+ * crash). Its periods are recorded only if it has none yet (a statement refused earlier).
+ */
+export function mapStoredDocument(
+  options: Omit<MapDocumentOptions, "recordPeriods">,
+): MappingSummary {
+  const { db, statementId } = options;
+  using mapping = new DocumentMapping({
+    ...options,
+    recordPeriods: !hasStatementPeriods(db, statementId),
+  });
+  for (const chunk of statementBytes(db, statementId)) mapping.write(chunk);
+  const { document, mapping: summary } = mapping.finish();
+  setStatementQueryName(db, statementId, document.queryName);
+  return summary;
 }

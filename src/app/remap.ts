@@ -8,12 +8,7 @@ import type { DatabaseSync } from "node:sqlite";
 import { MAPPING_VERSION } from "../domain/activity.ts";
 import { transaction } from "../journal/db.ts";
 import { finishRun, startRun } from "../journal/runs.ts";
-import {
-  hasStatementPeriods,
-  setStatementQueryName,
-  statementBytes,
-} from "../journal/statements.ts";
-import { DocumentMapping, type MappingSummary } from "./map_statement.ts";
+import { type MappingSummary, mapStoredDocument } from "./map_statement.ts";
 
 /** A statement whose newest mapping is older than this build's. */
 export interface StaleStatement {
@@ -21,6 +16,8 @@ export interface StaleStatement {
   readonly origin: string;
   /** The newest mapping version that mapped it. */
   readonly mappedBy: number;
+  /** Its size: a large one is read on a worker thread. */
+  readonly bytes: number;
 }
 
 /** One statement mapped again. */
@@ -34,18 +31,19 @@ export interface Remapped extends StaleStatement {
  */
 export function staleStatements(db: DatabaseSync): StaleStatement[] {
   const rows = db.prepare(
-    `SELECT s.id, s.origin, MAX(m.mapping_version) AS mapped_by,
+    `SELECT s.id, s.origin, s.byte_size, MAX(m.mapping_version) AS mapped_by,
             (SELECT MIN(p.from_date) FROM statement_periods p WHERE p.statement_id = s.id) AS first_day
        FROM statements s JOIN statement_mappings m ON m.statement_id = s.id
       WHERE s.refused IS NULL
       GROUP BY s.id
      HAVING MAX(m.mapping_version) < ?
       ORDER BY first_day IS NULL, first_day, s.id`,
-  ).all(MAPPING_VERSION) as { id: number; origin: string; mapped_by: number }[];
+  ).all(MAPPING_VERSION) as { id: number; origin: string; byte_size: number; mapped_by: number }[];
   return rows.map((r) => ({
     statementId: Number(r.id),
     origin: String(r.origin),
     mappedBy: Number(r.mapped_by),
+    bytes: Number(r.byte_size),
   }));
 }
 
@@ -64,19 +62,16 @@ export function remapStale(
 ): Remapped[] {
   const done: Remapped[] = [];
   for (const stale of staleStatements(db)) {
-    const mapping = new DocumentMapping({
+    const summary = mapStoredDocument({
       db,
       statementId: stale.statementId,
       origin: stale.origin,
       accounts: o.accounts,
       accountsSource: o.accountsSource,
-      recordPeriods: !hasStatementPeriods(db, stale.statementId),
       runId: o.runId,
       now: o.now,
+      bytes: stale.bytes,
     });
-    for (const chunk of statementBytes(db, stale.statementId)) mapping.write(chunk);
-    const { document, mapping: summary } = mapping.finish();
-    setStatementQueryName(db, stale.statementId, document.queryName);
     done.push({ ...stale, mapping: summary });
   }
   return done;
