@@ -21,14 +21,14 @@ import {
 import type { StatementInfo } from "../flex/reader.ts";
 import type { FetchedStatement } from "../flex/service_client.ts";
 import { type FlexWindow, windowText } from "../flex/windows.ts";
-import { journalPath, openJournal, transaction } from "../journal/db.ts";
+import { transaction } from "../journal/db.ts";
 import {
   downloadedFetchWindows,
   type FetchWindowState,
   findFetchWindow,
   recordFetchWindow,
 } from "../journal/fetch_windows.ts";
-import { type RunLock, stepLock } from "../journal/lock.ts";
+import { inLockedJournal, type RunLock } from "../journal/lock.ts";
 import { finishRun, startRun } from "../journal/runs.ts";
 import {
   clearStatementRefusal,
@@ -113,12 +113,8 @@ interface Context {
 
 /** Runs the windows; throws the first failure's typed error after recording it. */
 export async function fetchFlexWindows(request: FlexWindowsRequest): Promise<FlexWindowsResult> {
-  const path = journalPath(request.dataDir);
-  const lock = stepLock(request.dataDir, request.lock);
-  let db: DatabaseSync | undefined;
-  try {
-    db = openJournal(path, { create: true });
-    const runId = transaction(db, () => startRun(db!, request.command, stamp(request)));
+  return await inLockedJournal(request.dataDir, request.lock, true, async (db, path) => {
+    const runId = transaction(db, () => startRun(db, request.command, stamp(request)));
     const ctx: Context = { db, request, runId };
     const results: WindowResult[] = [];
     try {
@@ -141,7 +137,7 @@ export async function fetchFlexWindows(request: FlexWindowsRequest): Promise<Fle
       }
     } catch (error) {
       transaction(db, () =>
-        finishRun(db!, runId, {
+        finishRun(db, runId, {
           finishedAt: stamp(request),
           outcome: "failed",
           exitCode: request.exitCodeOf(error),
@@ -150,7 +146,7 @@ export async function fetchFlexWindows(request: FlexWindowsRequest): Promise<Fle
       throw error;
     }
     transaction(db, () =>
-      finishRun(db!, runId, {
+      finishRun(db, runId, {
         finishedAt: stamp(request),
         outcome: "ok",
         exitCode: 0,
@@ -168,10 +164,7 @@ export async function fetchFlexWindows(request: FlexWindowsRequest): Promise<Fle
         ),
       ],
     };
-  } finally {
-    db?.close();
-    lock.release();
-  }
+  });
 }
 
 async function fetchWindow(ctx: Context, window: FlexWindow): Promise<WindowResult> {

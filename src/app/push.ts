@@ -28,7 +28,7 @@ import {
   recordCorrectionApplied,
 } from "../journal/corrections.ts";
 import { journalPath, openJournal, transaction } from "../journal/db.ts";
-import { type RunLock, stepLock } from "../journal/lock.ts";
+import { inLockedJournal, type RunLock } from "../journal/lock.ts";
 import { finishRun, startRun } from "../journal/runs.ts";
 import { remapBeforePush, staleStatements } from "./remap.ts";
 import {
@@ -168,18 +168,10 @@ export async function push(request: PushRequest): Promise<PushReport> {
       db.close();
     }
   }
-  const lock = stepLock(request.dataDir, request.lock);
-  try {
-    const db = openJournal(path, { create: false });
-    try {
-      const remapped = remapBeforePush(db, request.now());
-      return { ...await run(request, db, path), remapped };
-    } finally {
-      db.close();
-    }
-  } finally {
-    lock.release();
-  }
+  return await inLockedJournal(request.dataDir, request.lock, false, async (db) => {
+    const remapped = remapBeforePush(db, request.now());
+    return { ...await run(request, db, path), remapped };
+  });
 }
 
 function collectWork(db: DatabaseSync, retry: boolean): Work {
@@ -188,6 +180,19 @@ function collectWork(db: DatabaseSync, retry: boolean): Work {
     corrections: pendingCorrections(db),
     superseded: unverifiedSuperseded(db),
   };
+}
+
+/**
+ * The journal's work and the Wealthfolio accounts it goes to, verified; null when there is none.
+ * Everything that can refuse a run is checked here, before the journal or Wealthfolio changes.
+ * `persist`: whether the client may cache its session (never in a dry run).
+ */
+async function openWork(request: PushRequest, db: DatabaseSync, persist: boolean) {
+  const work = collectWork(db, request.retryFailed);
+  if (isEmpty(work)) return null;
+  const targets = targetsOf(request, work);
+  const client = clientFor(request, persist);
+  return { work, targets, client, verified: await verifyTargets(request, client, targets) };
 }
 
 function isEmpty(w: Work): boolean {
@@ -292,7 +297,6 @@ async function plan(
   db: DatabaseSync,
   path: string,
 ): Promise<Omit<PushReport, "remapped">> {
-  const work = collectWork(db, request.retryFailed);
   const base = {
     dryRun: true,
     runId: null,
@@ -300,10 +304,9 @@ async function plan(
     wealthfolio: request.wealthfolio.baseUrl,
     stopped: null,
   };
-  if (isEmpty(work)) return { ...base, accounts: [], corrections: [], ...summary(db) };
-  const targets = targetsOf(request, work);
-  const client = clientFor(request, false);
-  const verified = await verifyTargets(request, client, targets);
+  const opened = await openWork(request, db, false);
+  if (!opened) return { ...base, accounts: [], corrections: [], ...summary(db) };
+  const { work, targets, client, verified } = opened;
 
   const correctionKeys = [
     ...new Set([...work.corrections.map((c) => c.targetKey), ...work.superseded.map((s) => s.key)]),
@@ -390,19 +393,16 @@ async function run(
   db: DatabaseSync,
   path: string,
 ): Promise<Omit<PushReport, "remapped">> {
-  const work = collectWork(db, request.retryFailed);
   const base = {
     dryRun: false,
     journal: path,
     wealthfolio: request.wealthfolio.baseUrl,
   };
-  if (isEmpty(work)) {
+  const opened = await openWork(request, db, true);
+  if (!opened) {
     return { ...base, runId: null, accounts: [], corrections: [], stopped: null, ...summary(db) };
   }
-  // Everything that can refuse the run is checked before the journal or Wealthfolio changes.
-  const targets = targetsOf(request, work);
-  const client = clientFor(request, true);
-  const verified = await verifyTargets(request, client, targets);
+  const { work, targets, client, verified } = opened;
 
   const runId = transaction(db, () => {
     const id = startRun(db, "push", request.now().toISOString());

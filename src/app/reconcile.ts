@@ -7,8 +7,8 @@
  * still recalculating at the deadline. The error line is the record.
  */
 import type { DatabaseSync } from "node:sqlite";
-import { journalPath, openJournal, transaction } from "../journal/db.ts";
-import { type RunLock, stepLock } from "../journal/lock.ts";
+import { transaction } from "../journal/db.ts";
+import { inLockedJournal, type RunLock } from "../journal/lock.ts";
 import { type ReconciliationLine, recordReconciliation } from "../journal/reconciliations.ts";
 import { finishRun, startRun } from "../journal/runs.ts";
 import {
@@ -78,19 +78,15 @@ export interface ReconcileReport {
 
 /** Runs a reconciliation as its own command: lock, compare, record. */
 export async function reconcile(request: ReconcileRequest): Promise<ReconcileReport> {
-  const path = journalPath(request.dataDir);
-  const lock = stepLock(request.dataDir, request.lock);
-  let db: DatabaseSync | undefined;
-  try {
-    db = openJournal(path, { create: false });
+  return await inLockedJournal(request.dataDir, request.lock, false, async (db, path) => {
     const startedAt = request.now().toISOString();
     const accounts = await compareAccounts(db, request);
     const reconciledAt = request.now().toISOString();
     const drift = accounts.some((a) => a.drift);
     const runId = transaction(db, () => {
-      const runId = startRun(db!, "reconcile", startedAt);
-      recordAccounts(db!, runId, reconciledAt, accounts);
-      finishRun(db!, runId, {
+      const runId = startRun(db, "reconcile", startedAt);
+      recordAccounts(db, runId, reconciledAt, accounts);
+      finishRun(db, runId, {
         finishedAt: reconciledAt,
         outcome: "ok",
         exitCode: request.exitCodeFor?.(drift) ?? 0,
@@ -99,10 +95,7 @@ export async function reconcile(request: ReconcileRequest): Promise<ReconcileRep
       return runId;
     });
     return { runId, journal: path, reconciledAt, accounts, drift };
-  } finally {
-    db?.close();
-    lock.release();
-  }
+  });
 }
 
 /**

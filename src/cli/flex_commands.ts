@@ -2,7 +2,12 @@
  * The Flex Web Service commands' wiring: configuration in, a client on the real clock, the use
  * case run with its logs and progress bar, results out. Loaded only when such a command runs.
  */
-import type { FlexWindowsResult, WindowResult } from "../app/flex_windows.ts";
+import type {
+  FlexWindowsRequest,
+  FlexWindowsResult,
+  StatementSource,
+  WindowResult,
+} from "../app/flex_windows.ts";
 import type { MappingSummary } from "../app/map_statement.ts";
 import type { TokenReport } from "../app/verify_token.ts";
 import type { IsoDate } from "../flex/dates.ts";
@@ -98,7 +103,7 @@ export interface WindowsRun {
   readonly onWindow: (result: WindowResult, index: number, total: number) => void;
 }
 
-export function windowsRun(json: boolean, part: string): WindowsRun {
+function windowsRun(json: boolean, part: string): WindowsRun {
   const progress = windowProgress({ json });
   const log = logger(part);
   return {
@@ -121,6 +126,39 @@ export function windowsRun(json: boolean, part: string): WindowsRun {
   };
 }
 
+/** What every windows run of the configured query is given, whatever its windows. */
+type SharedWindowsRequest = Omit<FlexWindowsRequest, "plan" | "skipFetched" | "command">;
+
+/**
+ * Runs a windows use case (fetch, backfill) on the configured query and accounts, the real clock
+ * and the CLI's exit codes, with its progress shown as `part` until it ends.
+ */
+export async function inWindowsRun<T>(
+  json: boolean,
+  part: string,
+  config: Config,
+  flex: FlexConfig,
+  source: StatementSource,
+  start: (shared: SharedWindowsRequest) => Promise<T>,
+): Promise<T> {
+  const run = windowsRun(json, part);
+  try {
+    return await start({
+      dataDir: config.dataDir,
+      queryId: flex.queryId,
+      accounts: config.accounts,
+      accountsSource: config.accountsSource,
+      source,
+      now: () => new Date(),
+      exitCodeOf: (e) => classify(e).code,
+      onPlan: run.onPlan,
+      onWindow: run.onWindow,
+    });
+  } finally {
+    run.progress.stop();
+  }
+}
+
 /** `fetch`. */
 export async function fetchAction(
   config: Config,
@@ -130,29 +168,20 @@ export async function fetchAction(
   const flex = loadFlexConfig(env);
   warnWithoutGuard(config, "fetch");
   const { fetchStatements, DEFAULT_OVERLAP_DAYS } = await import("../app/fetch.ts");
-  const run = windowsRun(json, "fetch");
-  let result: FlexWindowsResult;
-  try {
-    result = await fetchStatements({
-      dataDir: config.dataDir,
-      queryId: flex.queryId,
-      accounts: config.accounts,
-      accountsSource: config.accountsSource,
-      source: flexClient(flex),
-      now: () => new Date(),
-      exitCodeOf: (e) => classify(e).code,
-      window: {
-        from: flags.from,
-        to: flags.to,
-        overlapDays: flags.overlap ?? DEFAULT_OVERLAP_DAYS,
-        today: today(),
-      },
-      onPlan: run.onPlan,
-      onWindow: run.onWindow,
-    });
-  } finally {
-    run.progress.stop();
-  }
+  const window = {
+    from: flags.from,
+    to: flags.to,
+    overlapDays: flags.overlap ?? DEFAULT_OVERLAP_DAYS,
+    today: today(),
+  };
+  const result = await inWindowsRun(
+    json,
+    "fetch",
+    config,
+    flex,
+    flexClient(flex),
+    (shared) => fetchStatements({ ...shared, window }),
+  );
   if (json) printJson(result);
   else print(windowsText(result));
 }
@@ -172,25 +201,14 @@ export async function backfillServiceAction(
   json: boolean,
 ): Promise<FlexWindowsResult> {
   const { backfillWindows } = await import("../app/backfill_windows.ts");
-  const run = windowsRun(json, "backfill");
-  try {
-    return await backfillWindows({
-      dataDir: config.dataDir,
-      queryId: flex.queryId,
-      accounts: config.accounts,
-      accountsSource: config.accountsSource,
-      source: flexClient(flex),
-      now: () => new Date(),
-      exitCodeOf: (e) => classify(e).code,
-      from: flags.from,
-      to: flags.to,
-      today: today(),
-      onPlan: run.onPlan,
-      onWindow: run.onWindow,
-    });
-  } finally {
-    run.progress.stop();
-  }
+  return await inWindowsRun(
+    json,
+    "backfill",
+    config,
+    flex,
+    flexClient(flex),
+    (shared) => backfillWindows({ ...shared, from: flags.from, to: flags.to, today: today() }),
+  );
 }
 
 export function warnWithoutGuard(config: Config, part: string): void {

@@ -14,7 +14,7 @@ import type { PushOutcome } from "../metrics/pushgateway.ts";
 import type { Config } from "./config.ts";
 import { EXIT, worstExitCode } from "./exit_codes.ts";
 import { classify } from "./failure.ts";
-import { flexClient, today, warnWithoutGuard, windowsRun, windowsText } from "./flex_commands.ts";
+import { flexClient, inWindowsRun, today, warnWithoutGuard, windowsText } from "./flex_commands.ts";
 import { loadFlexConfig, tokenExpiresAt } from "./flex_config.ts";
 import { print, printJson } from "./output.ts";
 import { publishRunMetrics } from "./publish_metrics.ts";
@@ -78,25 +78,15 @@ export async function syncAction(config: Config, flags: SyncFlags, json: boolean
       },
       steps: {
         fetch: async (lock) => {
-          const run = windowsRun(json, "fetch");
-          try {
-            const result = await fetchStatements({
-              dataDir: config.dataDir,
-              queryId: flex.queryId,
-              accounts: config.accounts,
-              accountsSource: config.accountsSource,
-              source,
-              now,
-              exitCodeOf,
-              window,
-              onPlan: run.onPlan,
-              onWindow: run.onWindow,
-              lock,
-            });
-            return { result, exitCode: EXIT.OK, complete: true };
-          } finally {
-            run.progress.stop();
-          }
+          const result = await inWindowsRun(
+            json,
+            "fetch",
+            config,
+            flex,
+            source,
+            (shared) => fetchStatements({ ...shared, window, lock }),
+          );
+          return { result, exitCode: EXIT.OK, complete: true };
         },
         import: async (lock) => {
           const result = await runPush(config, {

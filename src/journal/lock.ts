@@ -7,6 +7,8 @@
  * each; a use case handed a lock runs under it and leaves releasing it to its holder, so no other
  * run can slip in between two steps.
  */
+import type { DatabaseSync } from "node:sqlite";
+import { journalPath, openJournal } from "./db.ts";
 import { JournalLockedError } from "./errors.ts";
 
 export const LOCK_FILE = "broker-sync.lock";
@@ -52,6 +54,30 @@ export function stepLock(dataDir: string, held: RunLock | undefined): RunLock {
     throw new Error(`the run lock held is ${held.path}, not ${lockPath(dataDir)}`);
   }
   return { path: held.path, release() {} };
+}
+
+/**
+ * Runs a use case's `step` under its lock (stepLock) with the journal open (created if `create`);
+ * closes the journal and releases the lock however the step ends.
+ */
+export async function inLockedJournal<T>(
+  dataDir: string,
+  held: RunLock | undefined,
+  create: boolean,
+  step: (db: DatabaseSync, path: string) => Promise<T>,
+): Promise<T> {
+  const lock = stepLock(dataDir, held);
+  try {
+    const path = journalPath(dataDir);
+    const db = openJournal(path, { create });
+    try {
+      return await step(db, path);
+    } finally {
+      db.close();
+    }
+  } finally {
+    lock.release();
+  }
 }
 
 function lockPath(dataDir: string): string {

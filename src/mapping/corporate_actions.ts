@@ -216,10 +216,15 @@ function skipGroup(
   group: ActionGroup,
   reason: (leg: HeldAction, index: number) => string,
 ): ActionOutcome[] {
-  return group.legs.map((leg, i) => ({
+  return group.legs.map((leg, i) => skipLeg(leg, group.date, reason(leg, i)));
+}
+
+/** One leg of an action, not booked, with why. */
+function skipLeg(leg: HeldAction, date: string, reason: string): ActionOutcome {
+  return {
     row: leg.row,
-    outcome: skip(leg.key, leg.row.context.accountId, group.date, reason(leg, i), summary(leg.row)),
-  }));
+    outcome: skip(leg.key, leg.row.context.accountId, date, reason, summary(leg.row)),
+  };
 }
 
 /** The security a leg books, with the name Wealthfolio shows. */
@@ -284,16 +289,7 @@ class GroupMapper {
       const into = legs.find((l) => l.quantity.gt(0));
       if (legs.length === 2 && out && into && into.quantity.eq(out.quantity.abs().times(ratio))) {
         return [
-          {
-            row: out.row,
-            outcome: skip(
-              out.held.key,
-              out.row.context.accountId,
-              this.#group.date,
-              `booked-with:${into.held.key}`,
-              summary(out.row),
-            ),
-          },
+          skipLeg(out.held, this.#group.date, `booked-with:${into.held.key}`),
           this.#splitOutcome(into, ratio),
         ];
       }
@@ -322,16 +318,7 @@ class GroupMapper {
       if (leg.quantity.isZero()) return this.#cashOnly(leg);
       const named = this.#name(leg);
       if (!named.ok) {
-        return {
-          row: leg.row,
-          outcome: skip(
-            leg.held.key,
-            leg.row.context.accountId,
-            this.#group.date,
-            named.reason,
-            summary(leg.row),
-          ),
-        };
+        return skipLeg(leg.held, this.#group.date, named.reason);
       }
       const inbound = leg.quantity.gt(0);
       const cost = inbound ? costs.get(leg) ?? null : null;
@@ -371,16 +358,7 @@ class GroupMapper {
   #splitOutcome(leg: Leg, ratio: Decimal): ActionOutcome {
     const named = this.#name(leg);
     if (!named.ok) {
-      return {
-        row: leg.row,
-        outcome: skip(
-          leg.held.key,
-          leg.row.context.accountId,
-          this.#group.date,
-          named.reason,
-          summary(leg.row),
-        ),
-      };
+      return skipLeg(leg.held, this.#group.date, named.reason);
     }
     const money = majorCurrency(leg.row.text("currency")!);
     return this.#booked(leg, [{
@@ -398,16 +376,7 @@ class GroupMapper {
   /** A leg with no shares: only its cash, if any. */
   #cashOnly(leg: Leg): ActionOutcome {
     if ((leg.row.decimal("proceeds") ?? ZERO).isZero()) {
-      return {
-        row: leg.row,
-        outcome: skip(
-          leg.held.key,
-          leg.row.context.accountId,
-          this.#group.date,
-          "zero-quantity",
-          summary(leg.row),
-        ),
-      };
+      return skipLeg(leg.held, this.#group.date, "zero-quantity");
     }
     return this.#booked(leg, []);
   }

@@ -14,8 +14,8 @@
 import { Decimal } from "decimal.js";
 import type { InstrumentType } from "../domain/activity.ts";
 import { bondInstrument } from "./bonds.ts";
-import { optionInstrument } from "./options.ts";
-import { securitySymbol } from "./symbols.ts";
+import { optionInstrument, tradeListing } from "./options.ts";
+import { bookedUnder, securitySymbol } from "./symbols.ts";
 import type { TradeRow } from "./trades.ts";
 
 /** A Trade's instrument as booked: symbol, type, and the price per unit of IBKR's quantity. */
@@ -82,24 +82,8 @@ export function bookInstrument(
 }
 
 function equityInstrument(row: TradeRow, price: Decimal): InstrumentOutcome {
-  const symbol = securitySymbol({
-    symbol: row.text("symbol"),
-    listingExchange: row.text("listingExchange"),
-    exchange: row.text("exchange"),
-    currency: row.text("currency"),
-    assetCategory: row.text("assetCategory"),
-  });
-  if (!symbol.ok) return symbol;
-  return {
-    ok: true,
-    value: {
-      symbol: symbol.value.symbol,
-      exchangeMic: symbol.value.exchangeMic,
-      instrumentType: "EQUITY",
-      unitPrice: price,
-      metadata: null,
-    },
-  };
+  const symbol = securitySymbol({ ...tradeListing(row), assetCategory: row.text("assetCategory") });
+  return bookedUnder(symbol, { instrumentType: "EQUITY", unitPrice: price, metadata: null });
 }
 
 /**

@@ -10,7 +10,7 @@ import type { InstrumentType } from "../domain/activity.ts";
 import { bondSymbol } from "./bonds.ts";
 import { UNSUPPORTED } from "./instruments.ts";
 import { optionSymbol } from "./options.ts";
-import { securitySymbol } from "./symbols.ts";
+import { bookedUnder, securitySymbol } from "./symbols.ts";
 
 /** IBKR asset categories a move can book, and what Wealthfolio holds each as. */
 const MOVED_TYPES: Readonly<Record<string, InstrumentType>> = {
@@ -75,31 +75,13 @@ export function movedSecurity(listing: MovedListing, category: string | null): M
         ? { ok: false, reason: "missing-field:isin" }
         : { ok: true, value: { symbol, exchangeMic: null, instrumentType: "BOND" } };
     }
-    case "OPTION": {
-      const symbol = optionSymbol({ ...listing, exchange: null });
-      return symbol.ok
-        ? {
-          ok: true,
-          value: {
-            symbol: symbol.value.symbol,
-            exchangeMic: symbol.value.exchangeMic,
-            instrumentType: "OPTION",
-          },
-        }
-        : symbol;
-    }
+    case "OPTION":
+      return bookedUnder(optionSymbol({ ...listing, exchange: null }), {
+        instrumentType: "OPTION",
+      });
     default: {
       const symbol = securitySymbol({ ...listing, exchange: null, assetCategory: category });
-      return symbol.ok
-        ? {
-          ok: true,
-          value: {
-            symbol: symbol.value.symbol,
-            exchangeMic: symbol.value.exchangeMic,
-            instrumentType: type.value,
-          },
-        }
-        : symbol;
+      return bookedUnder(symbol, { instrumentType: type.value });
     }
   }
 }

@@ -9,7 +9,7 @@
  */
 import type { Decimal } from "decimal.js";
 import type { InstrumentOutcome } from "./instruments.ts";
-import { securitySymbol, type SymbolOutcome } from "./symbols.ts";
+import { bookedUnder, securitySymbol, type SymbolOutcome } from "./symbols.ts";
 import type { TradeRow } from "./trades.ts";
 
 /** An OCC option symbol without its padding: root, yymmdd, C/P, strike × 1000 in 8 digits. */
@@ -21,6 +21,16 @@ export interface OptionListing {
   readonly listingExchange: string | null;
   readonly exchange: string | null;
   readonly currency: string | null;
+}
+
+/** A trade's listing fields: what its option (or share, instruments.ts) is named by. */
+export function tradeListing(row: TradeRow): OptionListing {
+  return {
+    symbol: row.text("symbol"),
+    listingExchange: row.text("listingExchange"),
+    exchange: row.text("exchange"),
+    currency: row.text("currency"),
+  };
 }
 
 /**
@@ -42,23 +52,11 @@ export function optionInstrument(row: TradeRow, price: Decimal): InstrumentOutco
   const multiplier = row.decimal("multiplier");
   if (multiplier === null) return { ok: false, reason: "missing-field:multiplier" };
   if (!multiplier.gt(0)) return { ok: false, reason: "unexpected-multiplier" };
-  const symbol = optionSymbol({
-    symbol: row.text("symbol"),
-    listingExchange: row.text("listingExchange"),
-    exchange: row.text("exchange"),
-    currency: row.text("currency"),
+  return bookedUnder(optionSymbol(tradeListing(row)), {
+    instrumentType: "OPTION",
+    unitPrice: price.times(multiplier),
+    metadata: { ibkr: { tradePrice: price.toFixed(), multiplier: multiplier.toFixed() } },
   });
-  if (!symbol.ok) return symbol;
-  return {
-    ok: true,
-    value: {
-      symbol: symbol.value.symbol,
-      exchangeMic: symbol.value.exchangeMic,
-      instrumentType: "OPTION",
-      unitPrice: price.times(multiplier),
-      metadata: { ibkr: { tradePrice: price.toFixed(), multiplier: multiplier.toFixed() } },
-    },
-  };
 }
 
 /** What a BookTrade's notes say happened to an option: `A`, `Ex`, `Ep` (contracts §2.3). */

@@ -306,3 +306,23 @@ export function bareTicker(symbol: string, exchangeMic: string | null): string {
   }
   return symbol;
 }
+
+/**
+ * What is booked under a symbol: its symbol and MIC with the instrument's own `fields` (type,
+ * price…), or the reason there is no symbol. The venue code stays behind: it only chose the symbol.
+ *
+ * @example bookedUnder(securitySymbol({ symbol: "AAPL", … }), { instrumentType: "EQUITY" })
+ * // → { ok: true, value: { symbol: "AAPL", exchangeMic: "XNAS", instrumentType: "EQUITY" } }
+ */
+export function bookedUnder<const T extends object>(
+  outcome: SymbolOutcome,
+  fields: T,
+):
+  | { readonly ok: true; readonly value: { symbol: string; exchangeMic: string | null } & T }
+  | { readonly ok: false; readonly reason: string } {
+  if (!outcome.ok) return outcome;
+  return {
+    ok: true,
+    value: { symbol: outcome.value.symbol, exchangeMic: outcome.value.exchangeMic, ...fields },
+  };
+}

@@ -28,39 +28,40 @@ function groupRegistry(run: RunMetrics, account: AccountMetrics | null): Registr
     new Gauge<L>({ name, help, labelNames: [...labelNames], registers: [registry] });
 
   if (account) {
-    const acct = account.account;
-    const drift = gauge(
+    // Each per-account metric: one series per `label` value, all labelled with the account.
+    const perAccount = (
+      name: string,
+      help: string,
+      label: string,
+      values: Iterable<readonly [string, number]>,
+    ) => {
+      const metric = gauge(name, help, [label, "account"]);
+      for (const [value, n] of values) metric.set({ [label]: value, account: account.account }, n);
+    };
+    perAccount(
       "ibkr_position_drift_shares",
       "IBKR OpenPositions quantity minus Wealthfolio's, per position reconciled by the last run (0 within tolerance)",
-      ["symbol", "account"],
+      "symbol",
+      account.positionDrift.map((p) => [p.symbol, p.drift.toNumber()]),
     );
-    for (const p of account.positionDrift) {
-      drift.set({ symbol: p.symbol, account: acct }, p.drift.toNumber());
-    }
-    const cash = gauge(
+    perAccount(
       "ibkr_cash_drift",
       "IBKR CashReport ending cash minus Wealthfolio's cash, per currency reconciled by the last run (0 within tolerance)",
-      ["currency", "account"],
+      "currency",
+      account.cashDrift.map((c) => [c.currency, c.drift.toNumber()]),
     );
-    for (const c of account.cashDrift) {
-      cash.set({ currency: c.currency, account: acct }, c.drift.toNumber());
-    }
-    const activities = gauge(
+    perAccount(
       "ibkr_activities",
       "Journal activities by state (pending, pushed, skipped, failed, superseded)",
-      ["state", "account"],
+      "state",
+      Object.entries(account.activities),
     );
-    for (const [state, n] of Object.entries(account.activities)) {
-      activities.set({ state, account: acct }, n);
-    }
-    const skipped = gauge(
+    perAccount(
       "ibkr_skipped_rows",
       "Journal rows skipped by reason (what an operator reviews)",
-      ["reason", "account"],
+      "reason",
+      Object.entries(account.skippedRows),
     );
-    for (const [reason, n] of Object.entries(account.skippedRows)) {
-      skipped.set({ reason, account: acct }, n);
-    }
   }
   if (run.lastSuccess) {
     gauge(

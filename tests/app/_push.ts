@@ -8,6 +8,7 @@ import { backfillFiles } from "../../src/app/backfill.ts";
 import { push, type PushReport, type PushRequest } from "../../src/app/push.ts";
 import { classify } from "../../src/cli/failure.ts";
 import { journalPath } from "../../src/journal/db.ts";
+import { createEquityAsset } from "../support/wealthfolio_seed.ts";
 import {
   type Account,
   startWealthfolioStandIn,
@@ -148,28 +149,9 @@ export function created(report: PushReport): Record<string, number> {
 }
 
 /** Creates an asset in the stand-in the way an operator (or Wealthfolio's UI) would. */
-export async function createAsset(
+export function createAsset(
   wf: WealthfolioStandIn,
   asset: { symbol: string; mic: string; quoteCcy: string },
 ): Promise<string> {
-  const login = await fetch(`${wf.baseUrl}/api/v1/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ password: PASSWORD }),
-  });
-  await login.body?.cancel();
-  const cookie = login.headers.getSetCookie()[0].split(";")[0];
-  const r = await fetch(`${wf.baseUrl}/api/v1/assets`, {
-    method: "POST",
-    headers: { "content-type": "application/json", cookie },
-    body: JSON.stringify({
-      kind: "INVESTMENT",
-      quoteMode: "MARKET",
-      quoteCcy: asset.quoteCcy,
-      instrumentType: "EQUITY",
-      instrumentSymbol: asset.symbol,
-      instrumentExchangeMic: asset.mic,
-    }),
-  });
-  return (await r.json()).id;
+  return createEquityAsset(wf.baseUrl, PASSWORD, asset);
 }

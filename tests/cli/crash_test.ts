@@ -13,6 +13,7 @@ import {
   startWealthfolioStandIn,
   type WealthfolioStandIn,
 } from "../standins/wealthfolio.ts";
+import { createEquityAsset } from "../support/wealthfolio_seed.ts";
 import {
   FIXTURE,
   journalFile,
@@ -214,26 +215,7 @@ Deno.test("killed while deleting a correction, a re-run finishes the corrections
     const dataDir = await tempDataDir();
     const env = envFor(wf);
     // KO has no trade in these statements: its asset exists in Wealthfolio already.
-    const login = await fetch(`${wf.baseUrl}/api/v1/auth/login`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ password: PASSWORD }),
-    });
-    await login.body?.cancel();
-    const cookie = login.headers.getSetCookie()[0].split(";")[0];
-    const asset = await fetch(`${wf.baseUrl}/api/v1/assets`, {
-      method: "POST",
-      headers: { "content-type": "application/json", cookie },
-      body: JSON.stringify({
-        kind: "INVESTMENT",
-        quoteMode: "MARKET",
-        quoteCcy: "USD",
-        instrumentType: "EQUITY",
-        instrumentSymbol: "KO",
-        instrumentExchangeMic: "XNYS",
-      }),
-    });
-    await asset.body?.cancel();
+    await createEquityAsset(wf.baseUrl, PASSWORD, { symbol: "KO", mic: "XNYS", quoteCcy: "USD" });
     const first = await runCli(["backfill", `${CORRECTIONS}/dividend-2025-04.xml.fixture`], {
       dataDir,
       env,

@@ -35,13 +35,24 @@ export async function runCli(
   args: readonly string[],
   options: CliOptions = {},
 ): Promise<CliResult> {
+  const child = startCli(args, options);
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  return decoded(await child.output());
+}
+
+/** Starts the CLI as runCli describes; stdin is piped only when `options.stdin` is given. */
+function startCli(args: readonly string[], options: CliOptions): Deno.ChildProcess {
   const env: Record<string, string> = {};
   for (const name of ["PATH", "HOME", "DENO_DIR"]) {
     const value = Deno.env.get(name);
     if (value !== undefined) env[name] = value;
   }
   Object.assign(env, options.env ?? {});
-  const command = new Deno.Command(Deno.execPath(), {
+  return new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       ...PERMISSION_FLAGS,
@@ -55,14 +66,10 @@ export async function runCli(
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
-  });
-  const child = command.spawn();
-  if (options.stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(options.stdin));
-    await writer.close();
-  }
-  const { code, stdout, stderr } = await child.output();
+  }).spawn();
+}
+
+function decoded({ code, stdout, stderr }: Deno.CommandOutput): CliResult {
   const decoder = new TextDecoder();
   return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
 }
@@ -136,33 +143,10 @@ export interface SpawnedCli {
 }
 
 /** Starts `broker-sync ...args` like runCli, without waiting for it. */
-export function spawnCli(args: readonly string[], options: CliOptions = {}): SpawnedCli {
-  const env: Record<string, string> = {};
-  for (const name of ["PATH", "HOME", "DENO_DIR"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  Object.assign(env, options.env ?? {});
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...PERMISSION_FLAGS,
-      ENTRY_POINT,
-      ...(options.dataDir !== undefined ? ["--data-dir", options.dataDir] : []),
-      ...args,
-    ],
-    cwd: REPO_ROOT,
-    clearEnv: true,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const decoder = new TextDecoder();
-  const result = child.output().then(({ code, stdout, stderr }) => ({
-    code,
-    stdout: decoder.decode(stdout),
-    stderr: decoder.decode(stderr),
-  }));
-  return { child, result };
+export function spawnCli(
+  args: readonly string[],
+  options: Omit<CliOptions, "stdin"> = {},
+): SpawnedCli {
+  const child = startCli(args, options);
+  return { child, result: child.output().then(decoded) };
 }

@@ -44,6 +44,24 @@ export async function wealthfolioCall(
   return json;
 }
 
+/** Creates an equity asset the way an operator (or Wealthfolio's UI) would; returns its id. */
+export async function createEquityAsset(
+  baseUrl: string,
+  password: string,
+  asset: { symbol: string; mic: string; quoteCcy: string },
+): Promise<string> {
+  const token = await wealthfolioLogin(baseUrl, password);
+  const created = await wealthfolioCall(baseUrl, token, "POST", "/assets", {
+    kind: "INVESTMENT",
+    quoteMode: "MARKET",
+    quoteCcy: asset.quoteCcy,
+    instrumentType: "EQUITY",
+    instrumentSymbol: asset.symbol,
+    instrumentExchangeMic: asset.mic,
+  });
+  return (created as { id: string }).id;
+}
+
 /** The stand-in's NewActivity for a journal payload. */
 export function newActivity(p: ActivityPayload, accountId: string): Record<string, unknown> {
   return {
