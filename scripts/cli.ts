@@ -6,6 +6,9 @@ import { ENTRY_POINT, PERMISSION_FLAGS } from "./permissions.ts";
 
 const { code } = await new Deno.Command(Deno.execPath(), {
   args: ["run", ...PERMISSION_FLAGS, ENTRY_POINT, ...Deno.args],
+  // deno task runs from the repository root; relative paths (statement files, --data-dir) mean
+  // what they mean where the operator typed the command.
+  cwd: Deno.env.get("INIT_CWD") ?? Deno.cwd(),
   stdin: "inherit",
   stdout: "inherit",
   stderr: "inherit",

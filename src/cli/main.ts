@@ -18,7 +18,7 @@ import { classify } from "./failure.ts";
 import { configureLogging, type LogFormat, logger } from "./logging.ts";
 import { activityView, countsText, print, printJson, table } from "./output.ts";
 import { addImportCommand, pushAfterBackfill } from "./push_command.ts";
-import { registerSecret } from "./secrets.ts";
+import { redactSecrets, registerSecret } from "./secrets.ts";
 
 interface GlobalOptions {
   dataDir?: string;
@@ -49,11 +49,13 @@ export async function run(args: readonly string[]): Promise<number> {
         .default("text" as const),
     )
     .option("-v, --verbose", "log debug detail")
-    .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({
       writeOut: (s) => print(s.replace(/\n$/, "")),
       writeErr: (s) => writeErr(s),
+      // A usage error is the same one `broker-sync: …` line as every other refusal.
+      outputError: (s, write) =>
+        write(`broker-sync: ${s.replace(/^error: /, "").trimEnd()} (run with --help for usage)\n`),
       // Commander would read FORCE_COLOR/CLICOLOR_FORCE to decide on colour; the binary may
       // read only its documented variables, and help text needs no colour.
       getOutHasColors: () => false,
@@ -311,8 +313,9 @@ export async function run(args: readonly string[]): Promise<number> {
   return exitCode;
 }
 
+/** Everything broker-sync writes to stderr outside the logger, redacted like the logs are. */
 function writeErr(text: string): void {
-  Deno.stderr.writeSync(new TextEncoder().encode(text));
+  Deno.stderr.writeSync(new TextEncoder().encode(redactSecrets(text)));
 }
 
 function isoDateArg(value: string): string {

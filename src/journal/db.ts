@@ -2,7 +2,7 @@
  * Opening the journal: one SQLite file in WAL mode, migrated to the schema this binary knows.
  */
 import { DatabaseSync } from "node:sqlite";
-import { JournalError } from "./errors.ts";
+import { JournalError, unusable } from "./errors.ts";
 import { MIGRATIONS } from "./migrations.ts";
 
 export const JOURNAL_FILE = "broker-sync.sqlite";
@@ -14,12 +14,15 @@ export function journalPath(dataDir: string): string {
 
 /** Whether a journal exists at `path`. */
 export function journalExists(path: string): boolean {
+  let info: Deno.FileInfo;
   try {
-    return Deno.statSync(path).isFile;
+    info = Deno.statSync(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
+    throw new JournalError(path, `cannot use the journal: ${unusable(e)}`);
   }
+  if (!info.isFile) throw new JournalError(path, "is not a file, so it cannot be the journal");
+  return true;
 }
 
 /**

@@ -18,3 +18,17 @@ export class JournalError extends Error {
     this.name = "JournalError";
   }
 }
+
+/**
+ * Why a path cannot be used, in an operator's words: a file system error's own message, or, for a
+ * path outside what the binary may touch, that (Deno's text would suggest a flag the binary does
+ * not take).
+ */
+export function unusable(error: unknown): string {
+  if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+    return error instanceof Deno.errors.NotCapable
+      ? "not a path broker-sync may use"
+      : "permission denied (check the owner and mode of the data dir; the CronJob runs as uid 65532)";
+  }
+  return error instanceof Error ? error.message : String(error);
+}

@@ -9,7 +9,7 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import { journalPath, openJournal } from "./db.ts";
-import { JournalLockedError } from "./errors.ts";
+import { JournalError, JournalLockedError, unusable } from "./errors.ts";
 
 export const LOCK_FILE = "broker-sync.lock";
 
@@ -22,9 +22,14 @@ export interface RunLock {
 
 /** Takes the lock or throws JournalLockedError. */
 export function acquireRunLock(dataDir: string): RunLock {
-  Deno.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = lockPath(dataDir);
-  const file = Deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 });
+  let file: Deno.FsFile;
+  try {
+    Deno.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    file = Deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 });
+  } catch (e) {
+    throw new JournalError(dataDir, `cannot use this data dir: ${unusable(e)}`);
+  }
   let held = false;
   try {
     held = file.tryLockSync(true);

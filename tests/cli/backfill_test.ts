@@ -514,9 +514,10 @@ Deno.test("a second run while the journal lock is held exits 5 at once and chang
 function assertUsageError(run: CliResult, mentions: string): void {
   assert.equal(run.code, 2, showRun(run));
   assert.equal(run.stdout, "", "nothing on stdout");
-  // One line saying what is wrong; a "(run with --help for usage)" hint may follow.
-  const problems = lines(run.stderr).filter((l) => !/^\(run with --help for usage\)$/.test(l));
+  // One `broker-sync: ` line saying what is wrong, like every other refusal.
+  const problems = lines(run.stderr);
   assert.equal(problems.length, 1, `one line on stderr\n${showRun(run)}`);
+  assert.match(problems[0], /^broker-sync: /, showRun(run));
   assert.ok(problems[0].includes(mentions), `the line names ${mentions}\n${showRun(run)}`);
   assert.doesNotMatch(run.stderr, /^\s+at /m, "no stack trace");
 }

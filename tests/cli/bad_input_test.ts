@@ -296,3 +296,27 @@ Deno.test("the bad inputs in fixtures/bad are not picked up by a backfill of fix
   const files = parseJson<{ files: { path: string }[] }>(run).files.map((f) => f.path);
   assert.ok(files.every((f) => !f.includes("/bad/")), files.join(", "));
 });
+
+Deno.test("a data dir that cannot hold a journal is exit 6 with one line naming it, never an internal error", async () => {
+  const root = await tempDataDir();
+  const file = `${root}/not-a-dir`;
+  await Deno.writeTextFile(file, "");
+  const folder = `${root}/journal-is-a-folder`;
+  await Deno.mkdir(`${folder}/broker-sync.sqlite`, { recursive: true });
+  for (
+    const [dataDir, args] of [
+      [file, ["backfill", FIXTURE]],
+      [file, ["status"]],
+      [folder, ["status"]],
+      [folder, ["backfill", FIXTURE]],
+    ] as const
+  ) {
+    const run = await runCli([...args], { dataDir, env: GUARD });
+    assert.equal(run.code, 6, showRun(run));
+    const errors = lines(run.stderr).filter((l) => l.startsWith("broker-sync: "));
+    assert.equal(errors.length, 1, showRun(run));
+    assert.ok(errors[0].includes(dataDir), `the line names ${dataDir}\n${showRun(run)}`);
+    assert.doesNotMatch(run.stderr, /internal error|--allow-/, showRun(run));
+  }
+  assert.equal(await Deno.readTextFile(file), "", "the file given as data dir is untouched");
+});
