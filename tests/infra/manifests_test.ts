@@ -166,6 +166,23 @@ Deno.test("the credentials come from the ExternalSecret's Secret, filled from Va
   assert.equal(manifestEnv().get("IBKR_FLEX_TOKEN")?.secretKey, "ibkr_flex_token");
 });
 
+Deno.test("a multi-account or passwordless deployment starts: only keys every run needs are required", () => {
+  const env = manifestEnv();
+  assert.equal(env.get("IBKR_ACCOUNTS")?.secretKey, "ibkr_accounts");
+  const required = [...env.values()].filter((e) => e.secretKey !== null && !e.optional)
+    .map((e) => e.secretKey).sort();
+  // A missing required key is CreateContainerConfigError, so none of the optional ones may be here.
+  assert.deepEqual(required, [
+    "ibkr_account_id_upstream",
+    "ibkr_flex_query_id",
+    "ibkr_flex_token",
+    "wf_base_url",
+  ]);
+  // An absent optional key must not fail the sync: extract copies the keys Vault has, where a
+  // `data` entry per key would fail on a missing one.
+  assert.doesNotMatch(built.get("ExternalSecret")!, /^\s*data:/m);
+});
+
 Deno.test("Terraform declares the same env, secret keys and optional keys as the manifests", () => {
   const manifest = [...manifestEnv()].sort(([a], [b]) => a.localeCompare(b));
   const terraform = [...terraformEnv()].sort(([a], [b]) => a.localeCompare(b));

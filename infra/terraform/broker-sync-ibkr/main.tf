@@ -15,15 +15,18 @@ locals {
     PUSHGATEWAY_URL      = var.pushgateway_url
   }
 
-  # From the Secret, by the key names of the runbook (docs/providers/ibkr.md).
+  # From the Secret, by the key names of the runbook (docs/providers/ibkr.md). Optional keys are
+  # the ones some deployments do not have: one account (ibkr_account_id) or several
+  # (ibkr_accounts), a Wealthfolio without a password; a required one missing stops the pod.
   env_secrets = {
     IBKR_FLEX_TOKEN          = { key = "ibkr_flex_token", optional = false }
     IBKR_FLEX_QUERY_ID       = { key = "ibkr_flex_query_id", optional = false }
     IBKR_FLEX_TOKEN_EXPIRES  = { key = "ibkr_flex_token_expires", optional = true }
     IBKR_ACCOUNT_ID_UPSTREAM = { key = "ibkr_account_id_upstream", optional = false }
-    IBKR_ACCOUNT_ID          = { key = "ibkr_account_id", optional = false }
+    IBKR_ACCOUNT_ID          = { key = "ibkr_account_id", optional = true }
+    IBKR_ACCOUNTS            = { key = "ibkr_accounts", optional = true }
     WF_BASE_URL              = { key = "wf_base_url", optional = false }
-    WF_PASSWORD              = { key = "wf_password", optional = false }
+    WF_PASSWORD              = { key = "wf_password", optional = true }
   }
 
   # The one definition of the alerts, also tested by promtool and used by infra/k8s.
@@ -84,7 +87,8 @@ resource "kubernetes_manifest" "external_secret" {
         name           = var.secret_name
         creationPolicy = "Owner"
       }
-      # Every key of Vault secret/broker-sync; an absent optional key is simply not in the Secret.
+      # Every key of Vault secret/broker-sync; an absent optional key is simply not in the Secret
+      # (a `data` entry per key would fail the whole sync when one is missing).
       dataFrom = [{ extract = { key = var.vault_key } }]
     }
   }
