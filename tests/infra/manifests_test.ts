@@ -7,13 +7,14 @@ import assert from "node:assert/strict";
 import { ENV_VARS } from "../../src/cli/config.ts";
 import { VERSION } from "../../src/version.ts";
 import { REPO_ROOT } from "../cli/run_cli.ts";
+import { codeBlocks, readDoc } from "../release/_operator_docs.ts";
 
 const TERRAFORM = `${REPO_ROOT}/infra/terraform/broker-sync-ibkr`;
 
-/** `kubectl kustomize infra/k8s`, split into its objects by kind. */
-async function kustomize(): Promise<Map<string, string>> {
+/** `kubectl kustomize <dir>` (infra/k8s by default), split into its objects by kind. */
+async function kustomize(dir = `${REPO_ROOT}/infra/k8s`): Promise<Map<string, string>> {
   const { code, stdout, stderr } = await new Deno.Command("kubectl", {
-    args: ["kustomize", `${REPO_ROOT}/infra/k8s`],
+    args: ["kustomize", dir],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -223,4 +224,26 @@ Deno.test("Terraform's defaults are the manifests' values", () => {
   assert.match(mainTf, /^\s*concurrency_policy\s*=\s*"Forbid"$/m);
   assert.match(mainTf, /^\s*read_only_root_filesystem\s*=\s*true$/m);
   assert.match(mainTf, /^\s*run_as_non_root\s*=\s*true$/m);
+});
+
+Deno.test("operations.md's kustomize overlay builds, and labels the PrometheusRule for Prometheus", async () => {
+  const overlay = codeBlocks(await readDoc("docs/operations.md"))
+    .find((block) => block.startsWith("# deploy/kustomization.yaml"));
+  assert.ok(overlay, "no overlay example in docs/operations.md");
+  const dir = await Deno.makeTempDir({ prefix: "broker-sync-overlay-" });
+  try {
+    // The release's manifests are these; kustomize wants its bases inside the overlay's tree.
+    await Deno.mkdir(`${dir}/base`);
+    for await (const entry of Deno.readDir(`${REPO_ROOT}/infra/k8s`)) {
+      await Deno.copyFile(`${REPO_ROOT}/infra/k8s/${entry.name}`, `${dir}/base/${entry.name}`);
+    }
+    const local = overlay.replace(/^ {2}- https:\/\/\S+\/\/infra\/k8s\?ref=\S+$/m, "  - ./base");
+    assert.notEqual(local, overlay, "the overlay does not use the release's infra/k8s");
+    await Deno.writeTextFile(`${dir}/kustomization.yaml`, local);
+    const objects = await kustomize(dir);
+    assert.match(objects.get("PrometheusRule")!, /^\s+release: \S+$/m);
+    assert.match(objects.get("ExternalSecret")!, /secretStoreRef:\n\s+kind: \S+\n\s+name: vault\n/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
