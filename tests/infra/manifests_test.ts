@@ -247,3 +247,15 @@ Deno.test("operations.md's kustomize overlay builds, and labels the PrometheusRu
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("docs/cli.md names every variable the CronJob sets, and which are optional there", async () => {
+  const cli = await readDoc("docs/cli.md");
+  const paragraph = cli.match(/^The CronJob \(`infra\/`\) sets [\s\S]*?\n\n/m)?.[0];
+  assert.ok(paragraph, "no paragraph on the CronJob's variables in docs/cli.md");
+  const [sets, rest] = paragraph.split(/; (?=`)/);
+  const optional = rest.split(" are optional")[0];
+  const names = (text: string) => [...text.matchAll(/`([A-Z0-9_]+)`/g)].map((m) => m[1]).sort();
+  const env = [...manifestEnv()];
+  assert.deepEqual(names(sets), env.map(([name]) => name).sort());
+  assert.deepEqual(names(optional), env.filter(([, e]) => e.optional).map(([name]) => name).sort());
+});
