@@ -143,4 +143,4 @@ export function decimalString(value: Decimal | null): string | null {
  * The mapping rules' version. Bump it whenever a rule changes what a row becomes; statements
  * mapped by an older version are mapped again by `import`.
  */
-export const MAPPING_VERSION = 5;
+export const MAPPING_VERSION = 6;

@@ -15,6 +15,12 @@
  * - SO, SD, HI (shares received with nothing given up) → TRANSFER_IN at zero cost: the parent
  *   keeps its cost, so the total is unchanged (a cost allocation would need the issuer's figures).
  * - DW → TRANSFER_OUT of the written-off shares, with no proceeds.
+ * - BM / TM (a bond or bill redeemed: matured or called) and TO paying cash for what is tendered
+ *   → a SELL of IBKR's quantity (face value, shares) at `proceeds` ÷ quantity, fee 0: Wealthfolio
+ *   books quantity × price as the cash and works out the gain itself. Every leg must give
+ *   something up and get positive proceeds, else the action waits for review with why.
+ * - TO exchanging the tendered security for another (often a temporary `CORPACT` line that a later
+ *   TC pays out) → an exchange, as TC.
  * - A cancelled action (`code="Ca"`) or a `- REVERSAL` row undoes the booking it mirrors (same
  *   conid, day, type, opposite quantity), like any other cancellation.
  * - Anything else → skipped as `needs-review:corporate-action:<type>`.
@@ -192,6 +198,18 @@ export function mapActionGroup(group: ActionGroup, costBasis: CostBasisSource): 
     case "DW":
       if (quantities.some((q) => q.gt(0))) return skipGroup(group, () => review);
       return mapper.exchange(null);
+    case "BM":
+    case "TM": {
+      const problem = saleProblem(group);
+      return problem ? skipGroup(group, () => `${review}:${problem}`) : mapper.sale();
+    }
+    case "TO": {
+      if (quantities.some((q) => q.lt(0)) && quantities.some((q) => q.gt(0))) {
+        return mapper.exchange(null, { tenderLine: true });
+      }
+      const problem = saleProblem(group);
+      return problem ? skipGroup(group, () => `${review}:${problem}`) : mapper.sale();
+    }
     default:
       return skipGroup(group, () => review);
   }
@@ -203,6 +221,21 @@ function legProblem(row: CorporateActionRow): string | null {
   if (!type.ok) return type.reason;
   if (row.decimal("quantity") === null) return "missing-field:quantity";
   if (!row.text("currency")) return "missing-field:currency";
+  return null;
+}
+
+/**
+ * Why an action's legs are not a sale for cash, or null: each leg must give something up
+ * (quantity < 0) and receive positive `proceeds`. A leg without them is not guessed at (a tender
+ * whose cash comes in a later row, a redemption whose amount is missing).
+ */
+function saleProblem(group: ActionGroup): string | null {
+  for (const { row } of group.legs) {
+    if (!row.decimal("quantity")!.lt(0)) return "not-a-disposal";
+    const proceeds = row.decimal("proceeds");
+    if (proceeds === null) return "missing-proceeds";
+    if (!proceeds.gt(0)) return "no-proceeds";
+  }
   return null;
 }
 
@@ -309,14 +342,25 @@ class GroupMapper {
    * Old legs out, new legs in with the old legs' cost, cash for the proceeds. `orphanCost` is the
    * cost of new legs when no leg goes out: zero for shares received, null (unknown) otherwise.
    */
-  exchange(orphanCost: Cost | null): ActionOutcome[] {
+  exchange(orphanCost: Cost | null, options: { tenderLine?: boolean } = {}): ActionOutcome[] {
     const outs = this.#legs.filter((l) => l.quantity.lt(0));
     const ins = this.#legs.filter((l) => l.quantity.gt(0));
     const carried = outs.length === 0 ? orphanCost : this.#costOut(outs);
     const costs = allocate(carried, ins);
+    const tendered = options.tenderLine && outs.length === 1 ? this.#name(outs[0]) : null;
     return this.#legs.map((leg) => {
       if (leg.quantity.isZero()) return this.#cashOnly(leg);
-      const named = this.#name(leg);
+      let named = this.#name(leg);
+      // IBKR parks tendered shares on a temporary line listed on CORPACT (contracts §4.7,
+      // CORT → CORT.OD2) until a later action pays them out. Nothing names that line, and it
+      // holds the very shares tendered: it is booked as their asset, under its own conid, so
+      // the payout finds it.
+      if (
+        !named.ok && leg.quantity.gt(0) && tendered?.ok &&
+        named.reason === "corporate-action-placeholder-venue:CORPACT"
+      ) {
+        named = tendered;
+      }
       if (!named.ok) {
         return skipLeg(leg.held, this.#group.date, named.reason);
       }
@@ -339,6 +383,33 @@ class GroupMapper {
         notes: `IBKR ${this.#group.type}: ${leg.row.text("description") ?? ""}${costNote}`,
       };
       return this.#booked(leg, [activity]);
+    });
+  }
+
+  /**
+   * Each leg sold for its proceeds (checked by `saleProblem`): a SELL of IBKR's quantity at
+   * proceeds ÷ quantity, so Wealthfolio's cash (quantity × price) is IBKR's. When the division
+   * does not terminate (100 for 3 shares) the price keeps Decimal's 20 significant digits: the
+   * cash then misses the proceeds by less than 10⁻¹⁵ of them, far below the cent.
+   */
+  sale(): ActionOutcome[] {
+    return this.#legs.map((leg) => {
+      const named = this.#name(leg);
+      if (!named.ok) return skipLeg(leg.held, this.#group.date, named.reason);
+      const money = majorCurrency(leg.row.text("currency")!);
+      const quantity = leg.quantity.abs();
+      const proceeds = money.convert(leg.row.decimal("proceeds")!);
+      const activity: Activity = {
+        ...this.#security(leg, named.value),
+        activityType: "SELL",
+        quantity,
+        unitPrice: proceeds.dividedBy(quantity),
+        amount: proceeds,
+        fee: ZERO,
+        currency: money.currency,
+        notes: `IBKR ${this.#group.type}: ${leg.row.text("description") ?? ""}`,
+      };
+      return { row: leg.row, outcome: { kind: "activities", activities: [activity] } };
     });
   }
 

@@ -151,3 +151,45 @@ Deno.test("without the history, nothing is guessed: the old legs the journal can
   );
   assert.equal(statement.skipped["corporate-action-placeholder-venue:VALUE"], 2);
 });
+
+Deno.test("a bond called, a tender paid out through its CORPACT line and a tender for cash: Wealthfolio's positions close and the 2025 books balance", async () => {
+  const dataDir = await tempDataDir();
+  const result = await backfill(dataDir, `${DIR}/redemptions-2025.xml.fixture`);
+  assert.deepEqual(result.files[0].mapping!.outcomes, { mapped: 8, skipped: 0, unchanged: 0 });
+  const rows = await activities(dataDir);
+  assert.deepEqual(
+    view(
+      rows,
+      ["35300011", "35300012", "35300013", "35300014", "35300014:proceeds", "35300015"].map(K),
+    ),
+    {
+      // 8000 face at 1.10306815 per unit of face: the redemption's 8824.5452.
+      [K("35300011")]: ["pending", "SELL", "US9999000706", "8000", "1.10306815", "8824.5452"],
+      [K("35300012")]: ["pending", "TRANSFER_OUT", "TND", "99", null, null],
+      // The tender line holds the tendered shares, at their cost (1485 + 1) / 99.
+      [K("35300013")]: ["pending", "TRANSFER_IN", "TND", "99", "15.010101010101010101", null],
+      [K("35300014")]: ["pending", "TRANSFER_OUT", "TND", "99", null, null],
+      [K("35300014:proceeds")]: ["pending", "TRANSFER_IN", null, null, null, "2054.25"],
+      [K("35300015")]: ["pending", "SELL", "ABC", "40", "20.75", "830"],
+    },
+  );
+
+  const books = await runCli(["--json", "verify-books"], { dataDir });
+  assert.equal(books.code, 0, showRun(books));
+  const [statement] = parseJson<BooksReport>(books).statements;
+  assert.deepEqual(
+    statement.cash!.map((c) => [c.currency, c.ibkr, c.mapped, c.balanced]),
+    [["USD", "640.7952", "640.7952", true]],
+  );
+  // The sales and the payout count where IBKR counts them: with the trades.
+  assert.deepEqual(
+    statement.cash![0].categories.map((c) => [c.category, c.ibkr, c.mapped]),
+    [["trades", "643.7952", "643.7952"], ["commissions", "-3", "-3"]],
+  );
+  assert.equal(statement.positions.checked, true);
+  // The bond and TND are gone (bought, then redeemed or paid out): no row, nothing left over.
+  assert.deepEqual(
+    statement.positions.rows.map((p) => [p.symbol, p.start, p.mappedChange, p.ibkrEnd, p.balanced]),
+    [["ABC", "0", "10", "10", true]],
+  );
+});

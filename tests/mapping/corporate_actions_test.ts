@@ -4,6 +4,7 @@
  * mapped the same way (`costBasisOf`).
  */
 import assert from "node:assert/strict";
+import { Decimal } from "decimal.js";
 import { splitRatio } from "../../src/mapping/corporate_actions.ts";
 import {
   ACCOUNT,
@@ -622,28 +623,138 @@ Deno.test("a stock-dividend reversal (- REVERSAL, negative) cancels the dividend
   );
 });
 
-Deno.test("types not handled (tender TO, bond maturity BM, none) are skipped for review, every leg", () => {
+Deno.test("types still not handled (choice dividend delivery HD, rights, none) are skipped for review, every leg", () => {
   const mapped = mapSections(actions(
-    leg("TO", { quantity: "-99", transactionID: "33000150" }),
-    leg("TO", {
-      symbol: "CORT.OD2",
-      conid: "531416663",
-      listingExchange: "CORPACT",
-      quantity: "99",
-      transactionID: "33000151",
-    }),
-    leg("BM", { quantity: "-1", transactionID: "33000152", actionID: "3" }),
+    leg("HD", { quantity: "-99", transactionID: "33000150" }),
+    leg("HD", { symbol: "ABC.CH", conid: "531416600", quantity: "99", transactionID: "33000151" }),
+    leg("RI", { quantity: "10", transactionID: "33000152", actionID: "3" }),
     corporateAction({ type: undefined, transactionID: "33000153", actionID: "4" }),
   ));
   assert.deepEqual(mapped.activities, []);
   assert.deepEqual(mapped.skipped.map((s) => [s.key, s.reason]), [
-    [K("33000150"), "needs-review:corporate-action:TO"],
-    [K("33000151"), "needs-review:corporate-action:TO"],
-    [K("33000152"), "needs-review:corporate-action:BM"],
+    [K("33000150"), "needs-review:corporate-action:HD"],
+    [K("33000151"), "needs-review:corporate-action:HD"],
+    [K("33000152"), "needs-review:corporate-action:RI"],
     [K("33000153"), "needs-review:corporate-action:none"],
   ]);
-  assert.equal(mapped.skipped[1].summary.symbol, "CORT.OD2");
+  assert.equal(mapped.skipped[1].summary.symbol, "ABC.CH");
   assert.equal(mapped.skipped[1].summary.quantity, "99");
+});
+
+// ---- tenders -----------------------------------------------------------------------------------
+
+/** CORT tendered into its temporary odd-lot line, then paid out (shapes of jal ibkr.xml). */
+const CORT = { symbol: "CORT", conid: "28565190", isin: "US2183521028", listingExchange: "NASDAQ" };
+const CORT_TENDER = "CORT(US2183521028) TENDERED TO US218NSPODD6 1 FOR 1";
+const CORT_LINE = {
+  symbol: "CORT.OD2",
+  conid: "531416663",
+  isin: "US218NSPODD6",
+  listingExchange: "CORPACT",
+};
+
+Deno.test("a tender for cash is a SELL of the shares at proceeds ÷ quantity, fee 0; its cash is IBKR's proceeds", () => {
+  const mapped = mapSectionsWith(
+    actions(leg("TO", {
+      ...ABC,
+      description:
+        "ABC(US9999000102) TENDERED FOR USD 20.75 PER SHARE (ABC, ABC INC, US9999000102)",
+      quantity: "-40",
+      proceeds: "830",
+      amount: "-830",
+      transactionID: "33000155",
+    })),
+    holding(buy(ABC, "1", "40", "12")),
+  );
+  assert.deepEqual(mapped.skipped, []);
+  assert.deepEqual(
+    mapped.activities.map((a) => [
+      a.key,
+      a.activityType,
+      a.symbol,
+      a.quantity,
+      a.unitPrice,
+      a.amount,
+      a.fee,
+      a.currency,
+    ]),
+    [[K("33000155"), "SELL", "ABC", "40", "20.75", "830", "0", "USD"]],
+  );
+});
+
+Deno.test("a cash tender whose price does not terminate (100 for 3 shares) keeps 20 significant digits, and its cash stays within a cent of the proceeds", () => {
+  const mapped = mapSections(actions(leg("TO", {
+    ...ABC,
+    quantity: "-3",
+    proceeds: "100",
+    transactionID: "33000156",
+  })));
+  const [sell] = mapped.activities;
+  assert.equal(sell.unitPrice, "33.333333333333333333");
+  const cash = new Decimal(sell.quantity!).times(sell.unitPrice!);
+  assert.ok(cash.minus(100).abs().lt("0.000000000001"), cash.toFixed());
+});
+
+Deno.test("a tender of shares for shares is an exchange; the temporary CORPACT line holds the tendered shares, so the later cash payout finds them", () => {
+  const bought = mapTrades(buy(CORT, "1", "99", "15", "-1")).activities;
+  const tender = mapSectionsWith(
+    actions(
+      leg("TO", {
+        ...CORT,
+        description: `${CORT_TENDER} (CORT, CORCEPT THERAPEUTICS INC, US2183521028)`,
+        quantity: "-99",
+        transactionID: "33000157",
+      }),
+      leg("TO", {
+        ...CORT_LINE,
+        description: `${CORT_TENDER} (CORT.OD2, CORCEPT THERAPEUTICS INC - TENDER ODD LOT, …)`,
+        quantity: "99",
+        transactionID: "33000158",
+      }),
+    ),
+    costBasisOf(bought),
+  );
+  assert.deepEqual(tender.skipped, []);
+  assert.deepEqual(
+    tender.activities.map((a) => [a.activityType, a.symbol, a.conid, a.quantity, a.unitPrice]),
+    [
+      ["TRANSFER_OUT", "CORT", "28565190", "99", null],
+      // (99 × 15 + 1) / 99: the cost moves to the tender line with the shares.
+      ["TRANSFER_IN", "CORT", "531416663", "99", "15.010101010101010101"],
+    ],
+  );
+
+  const payout = mapSectionsWith(
+    actions(leg("TC", {
+      ...CORT_LINE,
+      description: "CORT.OD2(US218NSPODD6) MERGED(Voluntary Offer Allocation) FOR USD 20.75 " +
+        "PER SHARE (CORT.OD2, CORCEPT THERAPEUTICS INC - TENDER ODD LOT, US218NSPODD6)",
+      reportDate: "20250323",
+      dateTime: "20250320;202500",
+      quantity: "-99",
+      proceeds: "2054.25",
+      transactionID: "33000159",
+      actionID: "150000009",
+    })),
+    costBasisOf([...bought, ...tender.activities]),
+  );
+  assert.deepEqual(payout.skipped, []);
+  assert.deepEqual(payout.activities.map((a) => [a.activityType, a.symbol, a.quantity, a.amount]), [
+    ["TRANSFER_OUT", "CORT", "99", null],
+    ["TRANSFER_IN", null, null, "2054.25"],
+  ]);
+});
+
+Deno.test("a tender line is only booked as the tendered security when one security was tendered: alone, it waits for review", () => {
+  const mapped = mapSections(actions(leg("TO", {
+    ...CORT_LINE,
+    description: `${CORT_TENDER} (CORT.OD2, CORCEPT THERAPEUTICS INC - TENDER ODD LOT, …)`,
+    quantity: "99",
+    transactionID: "33000160",
+  })));
+  assert.deepEqual(mapped.skipped.map((s) => s.reason), [
+    "needs-review:corporate-action:TO:not-a-disposal",
+  ]);
 });
 
 Deno.test("an action on warrants or futures is not booked as shares: those legs say why, as their trades would, the others wait for review", () => {
@@ -743,21 +854,100 @@ Deno.test("an ISIN change of a bond moves it as its trade booked it: the face va
   );
 });
 
-Deno.test("a bond's maturity and tender are types not handled: skipped for review like any other, no longer waiting for bonds", () => {
+/** 8000 face of F 8 1/2 04/21/23 called at 110.306815 % (jal ibkr.xml). */
+const F_BOND = {
+  assetCategory: "BOND",
+  symbol: "F 8 1/2 04/21/23",
+  conid: "417985207",
+  isin: "US345370CV02",
+  cusip: "345370CV0",
+  listingExchange: "",
+};
+
+function redemption(over: Attributes): string {
+  return leg("BM", {
+    ...F_BOND,
+    description: "(US345370CV02) FULL CALL / EARLY REDEMPTION FOR USD 1.10306815 PER BOND " +
+      "(F 8 1/2 04/21/23, F 8 1/2 04/21/23, US345370CV02)",
+    quantity: "-8000",
+    proceeds: "8824.5452",
+    amount: "-8824.5452",
+    transactionID: "33000190",
+    ...over,
+  });
+}
+
+Deno.test("a bond redeemed (BM) is a SELL of its face value at the proceeds per unit of face: 8000 × 1.10306815 = 8824.5452, fee 0", () => {
+  const bought = mapTrades(trade({
+    ...F_BOND,
+    description: "F 8 1/2 04/21/23",
+    transactionID: "1",
+    tradeID: "91",
+    quantity: "8000",
+    tradePrice: "112.25",
+    tradeMoney: "8980",
+    proceeds: "-8980",
+    ibCommission: "-2",
+    tradeDate: "20250110",
+    dateTime: "20250110;100000",
+  })).activities;
+  const mapped = mapSectionsWith(actions(redemption({})), costBasisOf(bought));
+  assert.deepEqual(mapped.skipped, []);
+  const [sell] = mapped.activities;
+  assert.deepEqual(
+    [
+      sell.key,
+      sell.activityType,
+      sell.symbol,
+      sell.instrumentType,
+      sell.quantity,
+      sell.unitPrice,
+      sell.amount,
+      sell.fee,
+      sell.currency,
+    ],
+    [K("33000190"), "SELL", "US345370CV02", "BOND", "8000", "1.10306815", "8824.5452", "0", "USD"],
+  );
+  // The same asset the purchase created, so Wealthfolio closes that position.
+  assert.deepEqual([sell.symbol, sell.instrumentType], [
+    bought[0].symbol,
+    bought[0].instrumentType,
+  ]);
+
+  // A bill maturing (TM) is the same, in GBX converted to GBP like any pence row.
+  const bill = mapSections(actions(leg("TM", {
+    ...F_BOND,
+    assetCategory: "BILL",
+    currency: "GBX",
+    quantity: "-5000",
+    proceeds: "500000",
+    transactionID: "33000191",
+    actionID: "10",
+  })));
+  assert.deepEqual(
+    bill.activities.map((a) => [a.activityType, a.quantity, a.unitPrice, a.currency]),
+    [
+      ["SELL", "5000", "1", "GBP"],
+    ],
+  );
+});
+
+Deno.test("a redemption or cash tender missing what it needs waits for review, saying what is missing", () => {
   const mapped = mapSections(actions(
-    leg("BM", {
-      ...X_BOND,
-      quantity: "-8000",
-      proceeds: "8824.5452",
-      transactionID: "33000190",
-      actionID: "8",
-    }),
-    leg("TO", { ...X_BOND, quantity: "-2000", transactionID: "33000191", actionID: "9" }),
+    redemption({ proceeds: undefined, transactionID: "33000192", actionID: "11" }),
+    redemption({ proceeds: "0", transactionID: "33000193", actionID: "12" }),
+    redemption({ quantity: "8000", transactionID: "33000194", actionID: "13" }),
+    redemption({ quantity: undefined, transactionID: "33000195", actionID: "14" }),
+    // Tendered, but the cash comes (if at all) in another row: nothing to sell at.
+    leg("TO", { ...X_BOND, quantity: "-2000", transactionID: "33000196", actionID: "15" }),
   ));
   assert.deepEqual(mapped.activities, []);
-  assert.deepEqual(mapped.skipped.map((s) => s.reason), [
-    "needs-review:corporate-action:BM",
-    "needs-review:corporate-action:TO",
+  assert.deepEqual(mapped.skipped.map((s) => [s.key, s.reason]), [
+    [K("33000192"), "needs-review:corporate-action:BM:missing-proceeds"],
+    [K("33000193"), "needs-review:corporate-action:BM:no-proceeds"],
+    [K("33000194"), "needs-review:corporate-action:BM:not-a-disposal"],
+    [K("33000195"), "missing-field:quantity"],
+    [K("33000196"), "needs-review:corporate-action:TO:no-proceeds"],
   ]);
 });
 
