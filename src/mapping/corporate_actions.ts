@@ -37,7 +37,8 @@ import type { CORPORATE_ACTION } from "../flex/schema.ts";
 import { cashActivity } from "./cash_activity.ts";
 import type { CostBasisSource, HeldPosition } from "./cost_basis.ts";
 import { majorCurrency } from "./currency.ts";
-import { type MovedSecurity, movedSecurity, movedType } from "./moved_security.ts";
+import { instrumentTypeOf } from "./instruments.ts";
+import { type MovedSecurity, movedSecurity } from "./moved_security.ts";
 import { skip } from "./skip.ts";
 
 export type CorporateActionRow = FlexRow<typeof CORPORATE_ACTION>;
@@ -217,7 +218,7 @@ export function mapActionGroup(group: ActionGroup, costBasis: CostBasisSource): 
 
 /** Why a leg cannot be booked at all, or null. */
 function legProblem(row: CorporateActionRow): string | null {
-  const type = movedType(row.text("assetCategory"));
+  const type = instrumentTypeOf(row.text("assetCategory"));
   if (!type.ok) return type.reason;
   if (row.decimal("quantity") === null) return "missing-field:quantity";
   if (!row.text("currency")) return "missing-field:currency";
@@ -241,7 +242,7 @@ function saleProblem(group: ActionGroup): string | null {
 
 /** Shares and funds: what a Wealthfolio SPLIT applies to. */
 function isEquity(row: CorporateActionRow): boolean {
-  const type = movedType(row.text("assetCategory"));
+  const type = instrumentTypeOf(row.text("assetCategory"));
   return type.ok && type.value === "EQUITY";
 }
 
@@ -507,29 +508,19 @@ class GroupMapper {
    * placeholder venue VALUE). Otherwise the row's own, without IBKR's `.OLD` / `.NEW` marks.
    */
   #name(leg: Leg): { ok: true; value: NamedSecurity } | { ok: false; reason: string } {
-    const name = securityName(leg.row.text("description"));
-    const category = leg.row.text("assetCategory");
-    const type = movedType(category);
-    if (!type.ok) return type;
-    if (leg.position) {
-      return {
-        ok: true,
-        value: {
-          symbol: leg.position.symbol,
-          exchangeMic: leg.position.exchangeMic,
-          instrumentType: type.value,
-          name: leg.position.name ?? name,
-        },
-      };
-    }
-    const security = movedSecurity({
-      symbol: (leg.row.text("symbol") ?? "").replace(/\.(?:OLD|NEW)$/, ""),
-      listingExchange: leg.row.text("listingExchange"),
-      currency: leg.row.text("currency"),
-      isin: leg.row.text("isin"),
-      cusip: leg.row.text("cusip"),
-    }, category);
+    const security = movedSecurity(
+      {
+        symbol: (leg.row.text("symbol") ?? "").replace(/\.(?:OLD|NEW)$/, ""),
+        listingExchange: leg.row.text("listingExchange"),
+        currency: leg.row.text("currency"),
+        isin: leg.row.text("isin"),
+        cusip: leg.row.text("cusip"),
+      },
+      leg.row.text("assetCategory"),
+      leg.position,
+    );
     if (!security.ok) return security;
+    const name = leg.position?.name ?? securityName(leg.row.text("description"));
     return { ok: true, value: { ...security.value, name } };
   }
 }

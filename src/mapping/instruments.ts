@@ -39,7 +39,16 @@ export type InstrumentOutcome =
  * debits quantity × price; Wealthfolio has no future type. An option on a future has no OCC
  * symbol and its exercise delivers a future.
  */
-export const UNSUPPORTED: ReadonlySet<string> = new Set(["FUT", "FOP", "CFD", "FXCFD", "FSFOP"]);
+const UNSUPPORTED: ReadonlySet<string> = new Set(["FUT", "FOP", "CFD", "FXCFD", "FSFOP"]);
+
+/** IBKR asset categories we book, and what Wealthfolio holds each as: for trades and moves alike. */
+const INSTRUMENT_TYPES: Readonly<Record<string, InstrumentType>> = {
+  STK: "EQUITY",
+  FUND: "EQUITY",
+  OPT: "OPTION",
+  BOND: "BOND",
+  BILL: "BOND",
+};
 
 /** How far IBKR's tradeMoney may be from quantity × unit price: its own rounding to the cent. */
 const TRADE_VALUE_TOLERANCE = new Decimal("0.01");
@@ -58,18 +67,17 @@ export function bookInstrument(
   quantity: Decimal,
   price: Decimal,
 ): InstrumentOutcome {
-  if (UNSUPPORTED.has(category)) return { ok: false, reason: `unsupported-instrument:${category}` };
+  const type = instrumentTypeOf(category);
+  if (!type.ok) return type;
   let booked: InstrumentOutcome;
-  switch (category) {
-    case "STK":
-    case "FUND":
+  switch (type.value) {
+    case "EQUITY":
       booked = equityInstrument(row, price);
       break;
-    case "OPT":
+    case "OPTION":
       booked = optionInstrument(row, price);
       break;
     case "BOND":
-    case "BILL":
       booked = bondInstrument(row, price);
       break;
     default:
@@ -79,6 +87,25 @@ export function bookInstrument(
   return agreesWithTradeMoney(row, quantity, booked.value.unitPrice)
     ? booked
     : { ok: false, reason: `trade-value-mismatch:${category}` };
+}
+
+/**
+ * Whether a category can be booked at all, as what, or why not; a trade and a move of the same
+ * category get the same answer.
+ *
+ * @example instrumentTypeOf("OPT") // → { ok: true, value: "OPTION" }
+ * @example instrumentTypeOf("FUT") // → { ok: false, reason: "unsupported-instrument:FUT" }
+ */
+export function instrumentTypeOf(
+  category: string | null,
+): { ok: true; value: InstrumentType } | { ok: false; reason: string } {
+  if (category !== null && UNSUPPORTED.has(category)) {
+    return { ok: false, reason: `unsupported-instrument:${category}` };
+  }
+  const type = category === null ? undefined : INSTRUMENT_TYPES[category];
+  return type
+    ? { ok: true, value: type }
+    : { ok: false, reason: `not-yet-mapped:asset-category:${category ?? "none"}` };
 }
 
 function equityInstrument(row: TradeRow, price: Decimal): InstrumentOutcome {

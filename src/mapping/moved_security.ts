@@ -8,18 +8,9 @@
  */
 import type { InstrumentType } from "../domain/activity.ts";
 import { bondSymbol } from "./bonds.ts";
-import { UNSUPPORTED } from "./instruments.ts";
+import { instrumentTypeOf } from "./instruments.ts";
 import { optionSymbol } from "./options.ts";
 import { bookedUnder, securitySymbol } from "./symbols.ts";
-
-/** IBKR asset categories a move can book, and what Wealthfolio holds each as. */
-const MOVED_TYPES: Readonly<Record<string, InstrumentType>> = {
-  STK: "EQUITY",
-  FUND: "EQUITY",
-  OPT: "OPTION",
-  BOND: "BOND",
-  BILL: "BOND",
-};
 
 /** The row fields a moved security is named by. */
 export interface MovedListing {
@@ -41,33 +32,27 @@ export type MovedOutcome =
   | { readonly ok: false; readonly reason: string };
 
 /**
- * Whether a category can be moved at all, as what, or why not (the reasons a trade of the same
- * category gets: `unsupported-instrument:FUT`, `not-yet-mapped:asset-category:WAR`).
- *
- * @example movedType("OPT") // → { ok: true, value: "OPTION" }
- */
-export function movedType(
-  category: string | null,
-): { ok: true; value: InstrumentType } | { ok: false; reason: string } {
-  if (category !== null && UNSUPPORTED.has(category)) {
-    return { ok: false, reason: `unsupported-instrument:${category}` };
-  }
-  const type = category === null ? undefined : MOVED_TYPES[category];
-  return type
-    ? { ok: true, value: type }
-    : { ok: false, reason: `not-yet-mapped:asset-category:${category ?? "none"}` };
-}
-
-/**
- * The security a move names by its row, for an instrument the journal has never booked.
+ * The security a move books: the one the journal already holds under the move's conid (`held`),
+ * so the move lands on the asset Wealthfolio has whatever IBKR now calls it (`X.OLD` on VALUE);
+ * else, for an instrument the journal has never booked, the one its row names.
  *
  * @example
- * movedSecurity({ symbol: "X 6 1/4 03/15/26", isin: "US912909AN84", … }, "BOND")
+ * movedSecurity({ symbol: "X 6 1/4 03/15/26", isin: "US912909AN84", … }, "BOND", null)
  * // → { ok: true, value: { symbol: "US912909AN84", exchangeMic: null, instrumentType: "BOND" } }
  */
-export function movedSecurity(listing: MovedListing, category: string | null): MovedOutcome {
-  const type = movedType(category);
+export function movedSecurity(
+  listing: MovedListing,
+  category: string | null,
+  held: { readonly symbol: string; readonly exchangeMic: string | null } | null,
+): MovedOutcome {
+  const type = instrumentTypeOf(category);
   if (!type.ok) return type;
+  if (held !== null) {
+    return {
+      ok: true,
+      value: { symbol: held.symbol, exchangeMic: held.exchangeMic, instrumentType: type.value },
+    };
+  }
   switch (type.value) {
     case "BOND": {
       const symbol = bondSymbol(listing);

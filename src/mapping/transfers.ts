@@ -24,7 +24,8 @@ import type { TRANSFER } from "../flex/schema.ts";
 import { cashActivity } from "./cash_activity.ts";
 import type { CostBasisSource } from "./cost_basis.ts";
 import { majorCurrency } from "./currency.ts";
-import { type MovedSecurity, movedSecurity, movedType } from "./moved_security.ts";
+import { instrumentTypeOf } from "./instruments.ts";
+import { movedSecurity } from "./moved_security.ts";
 import { skip } from "./skip.ts";
 
 export type TransferRow = FlexRow<typeof TRANSFER>;
@@ -107,7 +108,7 @@ export function mapTransfer(row: TransferRow, key: string, costBasis: CostBasisS
     return { kind: "activities", activities: [{ ...activity, metadata }] };
   }
 
-  const instrumentType = movedType(category);
+  const instrumentType = instrumentTypeOf(category);
   if (!instrumentType.ok) return skip(key, account, date, instrumentType.reason, s);
   const quantity = row.decimal("quantity");
   if (quantity === null) return skip(key, account, date, "missing-field:quantity", s);
@@ -117,25 +118,18 @@ export function mapTransfer(row: TransferRow, key: string, costBasis: CostBasisS
   const held = conid
     ? costBasis.position({ account, conid, through: date, inclusive: true })
     : null;
-  let security: MovedSecurity & { name: string | null };
-  if (held) {
-    security = {
-      symbol: held.symbol,
-      exchangeMic: held.exchangeMic,
-      instrumentType: instrumentType.value,
-      name: held.name,
-    };
-  } else {
-    const named = movedSecurity({
+  const security = movedSecurity(
+    {
       symbol: row.text("symbol"),
       listingExchange: row.text("listingExchange"),
       currency,
       isin: row.text("isin"),
       cusip: row.text("cusip"),
-    }, category);
-    if (!named.ok) return skip(key, account, date, named.reason, s);
-    security = { ...named.value, name: row.text("description") };
-  }
+    },
+    category,
+    held,
+  );
+  if (!security.ok) return skip(key, account, date, security.reason, s);
   const money = majorCurrency(currency);
   // The quantity's sign is IBKR's; the direction says which way it went.
   const moved = quantity.abs();
@@ -157,10 +151,10 @@ export function mapTransfer(row: TransferRow, key: string, costBasis: CostBasisS
     activityType,
     subtype: null,
     date: timestamp,
-    symbol: security.symbol,
-    exchangeMic: security.exchangeMic,
-    instrumentType: security.instrumentType,
-    name: security.name,
+    symbol: security.value.symbol,
+    exchangeMic: security.value.exchangeMic,
+    instrumentType: security.value.instrumentType,
+    name: held ? held.name : row.text("description"),
     isin: row.text("isin"),
     conid,
     quantity: moved,
