@@ -29,12 +29,25 @@ export interface RunRecord {
   readonly counts: Record<string, unknown>;
 }
 
+const RUN_COLUMNS = "id, command, started_at, finished_at, outcome, exit_code, counts";
+
 /** The latest runs, newest first. */
 export function latestRuns(db: DatabaseSync, limit: number): RunRecord[] {
-  return (db.prepare(
-    `SELECT id, command, started_at, finished_at, outcome, exit_code, counts FROM runs
-     ORDER BY id DESC LIMIT ?`,
-  ).all(limit) as Record<string, unknown>[]).map((r) => ({
+  return (db.prepare(`SELECT ${RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?`)
+    .all(limit) as Record<string, unknown>[]).map(runRecord);
+}
+
+/** The newest run of `command` that finished ok, or null: e.g. the last successful `sync`. */
+export function lastSuccessfulRun(db: DatabaseSync, command: string): RunRecord | null {
+  const r = db.prepare(
+    `SELECT ${RUN_COLUMNS} FROM runs
+     WHERE command = ? AND outcome = 'ok' AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1`,
+  ).get(command) as Record<string, unknown> | undefined;
+  return r ? runRecord(r) : null;
+}
+
+function runRecord(r: Record<string, unknown>): RunRecord {
+  return {
     id: Number(r.id),
     command: String(r.command),
     startedAt: String(r.started_at),
@@ -42,24 +55,5 @@ export function latestRuns(db: DatabaseSync, limit: number): RunRecord[] {
     outcome: String(r.outcome),
     exitCode: r.exit_code === null ? null : Number(r.exit_code),
     counts: JSON.parse(String(r.counts)),
-  }));
-}
-
-/** The newest run of `command` that finished ok, or null: e.g. the last successful `sync`. */
-export function lastSuccessfulRun(db: DatabaseSync, command: string): RunRecord | null {
-  const r = db.prepare(
-    `SELECT id, command, started_at, finished_at, outcome, exit_code, counts FROM runs
-     WHERE command = ? AND outcome = 'ok' AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1`,
-  ).get(command) as Record<string, unknown> | undefined;
-  return r
-    ? {
-      id: Number(r.id),
-      command: String(r.command),
-      startedAt: String(r.started_at),
-      finishedAt: String(r.finished_at),
-      outcome: String(r.outcome),
-      exitCode: r.exit_code === null ? null : Number(r.exit_code),
-      counts: JSON.parse(String(r.counts)),
-    }
-    : null;
+  };
 }
