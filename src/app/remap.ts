@@ -58,10 +58,12 @@ export function remapStale(
     readonly accountsSource: string | null;
     readonly runId: number;
     readonly now: string;
+    /** The statements to map; by default those stale now. */
+    readonly statements?: readonly StaleStatement[];
   },
 ): Remapped[] {
   const done: Remapped[] = [];
-  for (const stale of staleStatements(db)) {
+  for (const stale of o.statements ?? staleStatements(db)) {
     const summary = mapStoredDocument({
       db,
       statementId: stale.statementId,
@@ -83,11 +85,18 @@ export function remapStale(
  * when it arrived (masked ids are still refused by the mapping). Returns how many were re-mapped.
  */
 export function remapBeforePush(db: DatabaseSync, now: Date): number {
-  if (staleStatements(db).length === 0) return 0;
+  const statements = staleStatements(db);
+  if (statements.length === 0) return 0;
   return transaction(db, () => {
     const stamp = now.toISOString();
     const runId = startRun(db, "remap", stamp);
-    const done = remapStale(db, { accounts: [], accountsSource: null, runId, now: stamp });
+    const done = remapStale(db, {
+      accounts: [],
+      accountsSource: null,
+      runId,
+      now: stamp,
+      statements,
+    });
     const journaled: Record<string, number> = {};
     for (const r of done) {
       for (const [type, n] of Object.entries(r.mapping.journaled)) {
