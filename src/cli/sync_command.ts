@@ -18,13 +18,8 @@ import { flexClient, inWindowsRun, today, warnWithoutGuard, windowsText } from "
 import { loadFlexConfig, tokenExpiresAt } from "./flex_config.ts";
 import { print, printJson } from "./output.ts";
 import { publishRunMetrics } from "./publish_metrics.ts";
-import { pushFailure, pushText, runPush } from "./push_command.ts";
-import {
-  accountMapping,
-  holdingsSource,
-  requireWealthfolio,
-  systemSettle,
-} from "./reconcile_command.ts";
+import { pushFailure, pushText, requireWealthfolio, runPush } from "./push_command.ts";
+import { accountMapping, holdingsSource, systemSettle } from "./reconcile_command.ts";
 import { metricsJson, reconcileReportJson, reconcileText } from "./reconcile_output.ts";
 import { redactSecrets } from "./secrets.ts";
 
