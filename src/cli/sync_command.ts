@@ -13,7 +13,7 @@ import { JournalLockedError } from "../journal/errors.ts";
 import type { PushOutcome } from "../metrics/pushgateway.ts";
 import type { Config } from "./config.ts";
 import { EXIT, worstExitCode } from "./exit_codes.ts";
-import { classify } from "./failure.ts";
+import { classify, oneLine } from "./failure.ts";
 import { flexClient, inWindowsRun, today, warnWithoutGuard, windowsText } from "./flex_commands.ts";
 import { loadFlexConfig, tokenExpiresAt } from "./flex_config.ts";
 import { print, printJson } from "./output.ts";
@@ -222,8 +222,4 @@ function stepText(s: StepReport): string {
 
 function writeErr(line: string): void {
   Deno.stderr.writeSync(new TextEncoder().encode(redactSecrets(`${line}\n`)));
-}
-
-function oneLine(text: string): string {
-  return text.replaceAll(/\s*\n\s*/g, " ").trim();
 }
