@@ -623,7 +623,7 @@ async function pushAccount(
     n++;
     const outcome = new ChunkResult();
     try {
-      await sendChunk(r, chunk, outcome);
+      await sendChunk(r, wfAccountId, chunk, outcome);
     } finally {
       // Whatever Wealthfolio confirmed is recorded, even when the run stops here.
       recordChunk(r.db, {
@@ -709,6 +709,7 @@ class ChunkResult {
  */
 async function sendChunk(
   r: PushRun,
+  wfAccountId: string,
   chunk: readonly Outgoing[],
   result: ChunkResult,
 ): Promise<void> {
@@ -806,9 +807,7 @@ async function sendChunk(
       case "refused": {
         if (/record not found/i.test(outcome.message)) {
           throw new WealthfolioAccountError(
-            `Wealthfolio POST /activities/bulk: account ${
-              JSON.parse(batch[0].json).accountId
-            } is gone (${outcome.message})`,
+            `Wealthfolio POST /activities/bulk: account ${wfAccountId} is gone (${outcome.message})`,
           );
         }
         throw new WealthfolioProtocolError(

@@ -102,7 +102,7 @@ export async function reconcile(request: ReconcileRequest): Promise<ReconcileRep
  * Compares every account; reads nothing from Wealthfolio until every account's statement has
  * been found and read, so a missing statement fails before any network call.
  */
-export async function compareAccounts(
+async function compareAccounts(
   db: DatabaseSync,
   request: Pick<ReconcileRequest, "accounts" | "holdings" | "settle" | "tolerance">,
 ): Promise<AccountReconciliation[]> {
@@ -147,7 +147,7 @@ export async function compareAccounts(
 }
 
 /** Records compared accounts under a run, inside the caller's transaction. */
-export function recordAccounts(
+function recordAccounts(
   db: DatabaseSync,
   runId: number,
   reconciledAt: string,

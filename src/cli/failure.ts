@@ -105,6 +105,7 @@ export const REFUSAL_EXIT: Readonly<Record<FlexRefusalClass, ExitCode>> = {
   "refused": EXIT.FLEX_REFUSED,
 };
 
-function oneLine(text: string): string {
+/** A message on one line: line breaks (and the indentation after them) become one space. */
+export function oneLine(text: string): string {
   return text.replaceAll(/\s*\n\s*/g, " ").trim();
 }

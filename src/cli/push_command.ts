@@ -6,7 +6,7 @@ import { type Command, InvalidArgumentError } from "@commander-js/extra-typings"
 import { RowsRefusedError } from "../app/errors.ts";
 import type { PushReport } from "../app/push.ts";
 import type { RunLock } from "../journal/lock.ts";
-import { type Config, ConfigError } from "./config.ts";
+import { type Config, ConfigError, type WealthfolioConfig } from "./config.ts";
 import type { ExitCode } from "./exit_codes.ts";
 import { classify, ExitError } from "./failure.ts";
 import { logger } from "./logging.ts";
@@ -23,15 +23,11 @@ export interface PushOptions {
 
 /** Runs the push with the configuration; the report, or a typed error when setup refused. */
 export async function runPush(config: Config, options: PushOptions): Promise<PushReport> {
-  if (config.wealthfolio === null) {
-    throw new ConfigError(
-      "WF_BASE_URL is not set: it is the Wealthfolio server to push to (e.g. https://wealthfolio.example)",
-    );
-  }
+  const wealthfolio = requireWealthfolio(config, "to push to");
   const { push } = await import("../app/push.ts");
   return await push({
     dataDir: config.dataDir,
-    wealthfolio: config.wealthfolio,
+    wealthfolio,
     accountMap: config.accountMap,
     dryRun: options.dryRun,
     retryFailed: options.retryFailed,
@@ -41,6 +37,17 @@ export async function runPush(config: Config, options: PushOptions): Promise<Pus
     onSecret: registerSecret,
     lock: options.lock,
   });
+}
+
+/** The Wealthfolio configuration, or a ConfigError naming WF_BASE_URL and what it is `for`. */
+export function requireWealthfolio(config: Config, purpose: string): WealthfolioConfig {
+  if (config.wealthfolio === null) {
+    throw new ConfigError(
+      `WF_BASE_URL is not set: it is the Wealthfolio server ${purpose} ` +
+        "(e.g. https://wealthfolio.example)",
+    );
+  }
+  return config.wealthfolio;
 }
 
 /** Throws the ExitError a report ends with (a stop, or refused rows); nothing when all went well. */

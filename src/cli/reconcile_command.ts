@@ -11,12 +11,13 @@ import type { SettleOptions } from "../reconcile/settle.ts";
 import { WealthfolioClient } from "../wealthfolio/client.ts";
 import { AccountHoldings, type HoldingsSource } from "../wealthfolio/holdings.ts";
 import { SessionFile } from "../wealthfolio/session.ts";
-import { type Config, ConfigError, type WealthfolioConfig } from "./config.ts";
+import type { Config, WealthfolioConfig } from "./config.ts";
 import { EXIT } from "./exit_codes.ts";
 import { classify } from "./failure.ts";
 import { tokenExpiresAt } from "./flex_config.ts";
 import { print, printJson } from "./output.ts";
 import { publishRunMetrics } from "./publish_metrics.ts";
+import { requireWealthfolio } from "./push_command.ts";
 import { reconcileJson, reconcileText } from "./reconcile_output.ts";
 import { registerSecret } from "./secrets.ts";
 
@@ -106,7 +107,7 @@ export async function reconcileAction(
   failOnDrift: boolean,
   json: boolean,
 ): Promise<number> {
-  const wealthfolio = requireWealthfolio(config);
+  const wealthfolio = requireWealthfolio(config, "to read holdings from");
   const result = await runReconcileCommand({
     config,
     accounts: accountMapping(config, wealthfolio),
@@ -116,20 +117,6 @@ export async function reconcileAction(
     tokenExpiry: tokenExpiresAt((name) => Deno.env.get(name)),
   });
   return result.exitCode;
-}
-
-/** The Wealthfolio configuration, or a ConfigError naming WF_BASE_URL and what it is `for`. */
-export function requireWealthfolio(
-  config: Config,
-  purpose = "to read holdings from",
-): WealthfolioConfig {
-  if (config.wealthfolio === null) {
-    throw new ConfigError(
-      `WF_BASE_URL is not set: it is the Wealthfolio server ${purpose} ` +
-        "(e.g. https://wealthfolio.example)",
-    );
-  }
-  return config.wealthfolio;
 }
 
 /** `IBKR_ACCOUNTS` and `IBKR_ACCOUNT_ID`, as reconciliation pairs accounts by. */

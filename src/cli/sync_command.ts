@@ -13,18 +13,13 @@ import { JournalLockedError } from "../journal/errors.ts";
 import type { PushOutcome } from "../metrics/pushgateway.ts";
 import type { Config } from "./config.ts";
 import { EXIT, worstExitCode } from "./exit_codes.ts";
-import { classify } from "./failure.ts";
+import { classify, oneLine } from "./failure.ts";
 import { flexClient, inWindowsRun, today, warnWithoutGuard, windowsText } from "./flex_commands.ts";
 import { loadFlexConfig, tokenExpiresAt } from "./flex_config.ts";
 import { print, printJson } from "./output.ts";
 import { publishRunMetrics } from "./publish_metrics.ts";
-import { pushFailure, pushText, runPush } from "./push_command.ts";
-import {
-  accountMapping,
-  holdingsSource,
-  requireWealthfolio,
-  systemSettle,
-} from "./reconcile_command.ts";
+import { pushFailure, pushText, requireWealthfolio, runPush } from "./push_command.ts";
+import { accountMapping, holdingsSource, systemSettle } from "./reconcile_command.ts";
 import { metricsJson, reconcileReportJson, reconcileText } from "./reconcile_output.ts";
 import { redactSecrets } from "./secrets.ts";
 
@@ -227,8 +222,4 @@ function stepText(s: StepReport): string {
 
 function writeErr(line: string): void {
   Deno.stderr.writeSync(new TextEncoder().encode(redactSecrets(`${line}\n`)));
-}
-
-function oneLine(text: string): string {
-  return text.replaceAll(/\s*\n\s*/g, " ").trim();
 }

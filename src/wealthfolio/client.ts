@@ -9,7 +9,6 @@ import { errorMessageOf, WealthfolioAuthError, WealthfolioProtocolError } from "
 import { type Holding, parseHoldings } from "./holdings.ts";
 import { DEFAULT_RETRY, type HttpAnswer, type HttpCall, type RetryPolicy, send } from "./http.ts";
 import { type Session, sessionCookie, type SessionFile, sessionFromLogin } from "./session.ts";
-import type { NewActivity } from "./activities.ts";
 
 /** An account as `GET /accounts` lists it (the fields the push reads). */
 export interface WfAccount {
@@ -158,14 +157,11 @@ export class WealthfolioClient {
   }
 
   /**
-   * Creates activities in one atomic bulk call (§4.5). Each create's `id` is its idempotency
-   * key, which Wealthfolio echoes in `errors[].id` and `createdMappings[].tempId`.
+   * Creates activities in one atomic bulk call (§4.5): `json` is `{"creates":[…]}`, already
+   * serialised (the push measures it to chunk), and `keys` the creates' ids. Each create's `id`
+   * is its idempotency key, which Wealthfolio echoes in `errors[].id` and
+   * `createdMappings[].tempId`.
    */
-  bulkCreate(creates: readonly NewActivity[]): Promise<BulkOutcome> {
-    return this.bulkCreateBody(JSON.stringify({ creates }), creates.map((c) => c.id));
-  }
-
-  /** As bulkCreate, with the body already serialised (the push measures it to chunk). */
   async bulkCreateBody(json: string, keys: readonly string[]): Promise<BulkOutcome> {
     const call = { method: "POST", path: "/activities/bulk", json } as const;
     const answer = await this.#call(call);

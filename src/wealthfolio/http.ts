@@ -8,7 +8,7 @@
  * step handles that by asking Wealthfolio which keys it has.
  */
 import { getLogger } from "@logtape/logtape";
-import { WealthfolioUnavailableError } from "./errors.ts";
+import { errorMessageOf, WealthfolioUnavailableError } from "./errors.ts";
 
 /** When and how often to try again. */
 export interface RetryPolicy {
@@ -69,7 +69,7 @@ export async function send(o: TransportOptions, call: HttpCall): Promise<HttpAns
     try {
       const answer = await once(o, call);
       if (!RETRYABLE.has(answer.status)) return answer;
-      problem = `HTTP ${answer.status}${answer.body ? ` ${shorten(answer.body)}` : ""}`;
+      problem = `HTTP ${answer.status}${answer.body ? ` ${errorMessageOf(answer.body)}` : ""}`;
       retryAfterMs = retryAfter(answer.headers, o.now());
     } catch (e) {
       problem = describeFailure(e, o.timeoutMs);
@@ -127,9 +127,4 @@ export function retryAfter(headers: Headers, now: number): number | null {
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
   const at = Date.parse(value);
   return Number.isNaN(at) ? null : Math.max(0, at - now);
-}
-
-function shorten(body: string): string {
-  const text = body.trim().replaceAll(/\s+/g, " ");
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
