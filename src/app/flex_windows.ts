@@ -33,15 +33,12 @@ import { finishRun, startRun } from "../journal/runs.ts";
 import {
   clearStatementRefusal,
   findStatementBySha,
-  hasStatementPeriods,
   insertStatement,
   isMappedBy,
   markStatementRefused,
-  setStatementQueryName,
-  statementBytes,
   StatementChunkWriter,
 } from "../journal/statements.ts";
-import { DocumentMapping, type MappingSummary } from "./map_statement.ts";
+import { type MappingSummary, mapStoredDocument } from "./map_statement.ts";
 
 /** Where statements come from: the Flex Web Service client, in production. */
 export interface StatementSource {
@@ -252,36 +249,30 @@ function mapStored(
   const now = stamp(request);
   try {
     return transaction(db, () => {
-      const mapping = new DocumentMapping({
+      const stored = db.prepare("SELECT sha256, byte_size FROM statements WHERE id = ?").get(
+        statementId,
+      ) as { sha256: string; byte_size: number };
+      // The size decides, as for a file, whether the statement is read on a worker thread.
+      const summary = mapStoredDocument({
         db,
         statementId,
         origin,
         accounts: request.accounts,
         accountsSource: request.accountsSource ?? null,
-        recordPeriods: !hasStatementPeriods(db, statementId),
         runId: ctx.runId,
         now,
         checkStatement: (info) => checkCovers(origin, window, info),
+        bytes: stored.byte_size,
       });
-      let bytes = 0;
-      for (const chunk of statementBytes(db, statementId)) {
-        bytes += chunk.byteLength;
-        mapping.write(chunk);
-      }
-      const { document, mapping: summary } = mapping.finish();
-      setStatementQueryName(db, statementId, document.queryName);
       clearStatementRefusal(db, statementId);
       record(ctx, queryId, window, "mapped", statementId, recorded, null);
-      const sha256 = (db.prepare("SELECT sha256 FROM statements WHERE id = ?").get(
-        statementId,
-      ) as { sha256: string }).sha256;
       return {
         fromDate: window.from,
         toDate: window.to,
         outcome,
         statementId,
-        sha256,
-        bytes,
+        sha256: stored.sha256,
+        bytes: stored.byte_size,
         calls,
         mapping: summary,
       };

@@ -149,7 +149,7 @@ export function loadConfig(
   const accountMap = parsed.data.IBKR_ACCOUNTS ?? {};
   const pushgatewayUrl = parsed.data.PUSHGATEWAY_URL ?? null;
   // A Pushgateway behind basic auth carries its password in the URL.
-  if (pushgatewayUrl) registerSecret(decodeURIComponent(new URL(pushgatewayUrl).password));
+  if (pushgatewayUrl) registerSecret(pushgatewayPassword(pushgatewayUrl));
   if (accounts.length === 0 && Object.keys(accountMap).length) {
     accounts = Object.keys(accountMap);
     accountsSource = "IBKR_ACCOUNTS";
@@ -171,6 +171,19 @@ export function loadConfig(
       defaultAccountId: e.IBKR_ACCOUNT_ID ?? null,
     },
   };
+}
+
+/** The basic-auth password of PUSHGATEWAY_URL, decoded as it will be sent (never quoted). */
+function pushgatewayPassword(url: string): string {
+  const { username, password } = new URL(url);
+  try {
+    decodeURIComponent(username);
+    return decodeURIComponent(password);
+  } catch {
+    throw new ConfigError(
+      "PUSHGATEWAY_URL: the user or password has a % that starts no escape; write % as %25",
+    );
+  }
 }
 
 /** The session cache's file name inside the data dir (WF_SESSION_PATH overrides). */

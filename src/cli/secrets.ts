@@ -2,16 +2,27 @@
  * Secrets known to this process (Flex token, Wealthfolio password and session) are registered
  * here when read, and removed from every line printed to stdout or stderr.
  */
-const secrets = new Set<string>();
 
-/** Registers a secret; values shorter than 4 characters are not worth matching (and would mangle text). */
+/** Longest first, so a secret that contains another is removed whole. */
+const secrets: string[] = [];
+
+/**
+ * Registers a secret; values shorter than 4 characters are not worth matching (and would mangle
+ * text). The forms it takes inside a JSON string (`--json`, JSON log lines) and a URL (a query
+ * string, a percent-encoded password) are registered too: they are how a secret with `"`, `\`,
+ * `&` or `+` would be printed.
+ */
 export function registerSecret(value: string | undefined | null): void {
   if (!value || value.length < 4) return;
-  secrets.add(value);
-  // Redaction runs on printed text, which may be JSON (`--json`, `--log-format json`): a secret
-  // with a quote, backslash or control character appears there escaped.
-  const escaped = JSON.stringify(value).slice(1, -1);
-  if (escaped !== value) secrets.add(escaped);
+  for (
+    const form of [
+      value,
+      JSON.stringify(value).slice(1, -1),
+      encodeURIComponent(value),
+      new URLSearchParams({ s: value }).toString().slice(2),
+    ]
+  ) if (!secrets.includes(form)) secrets.push(form);
+  secrets.sort((a, b) => b.length - a.length);
 }
 
 /** Replaces every registered secret in `text`. Example: `redactSecrets("t=abcd1234")` → `t=[redacted]`. */

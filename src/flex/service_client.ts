@@ -221,7 +221,7 @@ export class FlexServiceClient {
     let status: number;
     try {
       const http = await httpGet(url, this.#headers(), this.#schedule.http);
-      answer = readServiceAnswer(http.body);
+      answer = this.#read(http.body);
       status = http.status;
     } catch (e) {
       if (!(e instanceof HttpFailure)) throw e;
@@ -253,11 +253,11 @@ export class FlexServiceClient {
           verdict: "unreachable",
           code: null,
           ibkrMessage: null,
-          detail: this.#clean(`HTTP ${status}: ${answer.detail}`),
+          detail: `HTTP ${status}: ${answer.detail}`,
         };
     }
     const rule = flexCodeRule(answer.code);
-    const message = answer.message === null ? null : this.#clean(answer.message);
+    const message = answer.message;
     if (isRetryable(rule) || rule.class === "restart") {
       return { verdict: "undetermined", code: answer.code, ibkrMessage: message, detail: rule.fix };
     }
@@ -301,7 +301,7 @@ export class FlexServiceClient {
     attempt: Attempt,
     notReady: number,
   ): Promise<number> {
-    const message = answer.message === null ? null : this.#clean(answer.message);
+    const message = answer.message;
     if (!isRetryable(rule)) {
       const refusal: FlexRefusalClass = rule.class === "restart"
         ? "refused"
@@ -362,12 +362,12 @@ export class FlexServiceClient {
       let transient: string;
       try {
         const http = await httpGet(url, this.#headers(), this.#schedule.http);
-        const answer = readServiceAnswer(http.body);
-        attempt.last = this.#clean(answerText(answer, http.status));
+        const answer = this.#read(http.body);
+        attempt.last = answerText(answer, http.status);
         this.#event({ kind: "answer", endpoint, answer: attempt.last, code: errorCodeOf(answer) });
         if (answer.kind === "statement") return { kind: "statement", body: http.body };
         if (answer.kind !== "unexpected") return answer;
-        const detail = this.#clean(`HTTP ${http.status}: ${answer.detail}`);
+        const detail = `HTTP ${http.status}: ${answer.detail}`;
         // A server error page may clear up; anything else that is not Flex XML will not.
         if (http.status < 500 && http.status !== 429) {
           throw new FlexUnexpectedAnswerError(endpoint, detail);
@@ -432,6 +432,27 @@ export class FlexServiceClient {
 
   #headers(): Record<string, string> {
     return { "user-agent": this.#settings.userAgent, accept: "application/xml, text/xml, */*" };
+  }
+
+  /**
+   * Classifies an answer with the token removed from all the server wrote in it (its code, its
+   * message, an excerpt of a page), so no error, event or journal row built from it carries one.
+   */
+  #read(body: Uint8Array): ServiceAnswer {
+    const answer = readServiceAnswer(body);
+    switch (answer.kind) {
+      case "error":
+        return {
+          ...answer,
+          status: this.#clean(answer.status),
+          code: answer.code === null ? null : this.#clean(answer.code),
+          message: answer.message === null ? null : this.#clean(answer.message),
+        };
+      case "unexpected":
+        return { ...answer, detail: this.#clean(answer.detail) };
+      default:
+        return answer;
+    }
   }
 
   /** Removes the token from text that came from elsewhere (a server's message, an error). */

@@ -8,6 +8,9 @@ import { DatabaseSync } from "node:sqlite";
 import type { BackfillResult } from "../../src/app/backfill.ts";
 import { WORKER_FROM_BYTES } from "../../src/app/map_statement.ts";
 import { type GeneratedStatement, generateStatement } from "../../scripts/generate_statement.ts";
+import type { FlexWindowsResult } from "../../src/app/flex_windows.ts";
+import { EXIT } from "../../src/cli/exit_codes.ts";
+import { countRows, flexEnv, runFlexCli, sampleFlex, windowRows } from "./_flex.ts";
 import {
   exists,
   FIXTURE,
@@ -107,4 +110,47 @@ Deno.test("a large statement of another account leaves no journal, and an existi
   });
   assert.equal(again.code, EXIT_ACCOUNT, showRun(again));
   assert.equal(await sha256OfFile(journalFile(existing)), before, "byte-for-byte unchanged");
+});
+
+Deno.test("a large fetched statement is mapped as a large file is, and refused whole when short", async () => {
+  const statement = await largeStatement();
+  const bytes = await Deno.readFile(statement.path);
+  const flex = await sampleFlex();
+  flex.setStatement(() => bytes);
+  try {
+    const env = flexEnv(flex, { IBKR_ACCOUNT_ID_UPSTREAM: ACCOUNT });
+    const dataDir = await tempDataDir();
+    const fetched = await runFlexCli([
+      "--json",
+      "fetch",
+      "--from",
+      "2025-01-01",
+      "--to",
+      "2025-12-31",
+    ], {
+      dataDir,
+      env,
+    });
+    assert.equal(fetched.code, 0, showRun(fetched));
+    const [window] = parseJson<FlexWindowsResult>(fetched).windows;
+    assert.deepEqual([window.outcome, window.bytes], ["journaled", statement.bytes]);
+    assert.equal(window.mapping!.rows.Trade, statement.rows.Trade);
+    assert.equal(
+      window.mapping!.outcomes.mapped + window.mapping!.outcomes.skipped,
+      statement.securityTrades + statement.fxTrades + (statement.rows.CashTransaction ?? 0),
+    );
+
+    // The statement starts 2025-01-01: a window from December 2024 is not covered.
+    const shortDir = await tempDataDir();
+    const short = await runFlexCli(["fetch", "--from", "2024-12-01", "--to", "2025-11-30"], {
+      dataDir: shortDir,
+      env,
+    });
+    assert.equal(short.code, EXIT.FLEX_SHORT_STATEMENT, showRun(short));
+    assert.deepEqual(windowRows(shortDir).map((w) => w.state), ["refused"]);
+    assert.equal(countRows(shortDir, "statements", "refused IS NOT NULL"), 1);
+    assert.equal(countRows(shortDir, "activities"), 0);
+  } finally {
+    await flex.close();
+  }
 });

@@ -27,3 +27,15 @@ Deno.test("a PUSHGATEWAY_URL that is not an http(s) URL is a usage error naming 
     assert.match(result.stderr, /^broker-sync: PUSHGATEWAY_URL: /);
   }
 });
+
+Deno.test("a PUSHGATEWAY_URL password with a stray % is a usage error that does not quote it", async () => {
+  const dataDir = await tempDataDir();
+  const result = await runCli(["status"], {
+    dataDir,
+    env: { PUSHGATEWAY_URL: "http://metrics:50%off-secret@pushgateway:9091" },
+  });
+  assert.equal(result.code, EXIT.USAGE, showRun(result));
+  assert.deepEqual(lines(result.stderr), [
+    "broker-sync: PUSHGATEWAY_URL: the user or password has a % that starts no escape; write % as %25",
+  ]);
+});

@@ -539,6 +539,26 @@ Deno.test("a server echoing the token in its error text never gets it into our m
   });
 });
 
+Deno.test("a token echoed in the error code never reaches a message, an event or a token check", async () => {
+  const echo = {
+    kind: "unknownCode",
+    code: `E${TOKEN}`,
+    message: "no",
+    on: "SendRequest",
+  } as const;
+  await withRig({}, async ({ flex, client, events }) => {
+    flex.script([echo]);
+    const e = await rejects(client.fetchStatement(WINDOW), FlexServiceError);
+    assert.equal(e.code, "E[redacted]");
+    assert.ok(!JSON.stringify(events).includes(TOKEN), "the token is in an event");
+  });
+  await withRig({}, async ({ flex, client }) => {
+    flex.script([echo]);
+    const check = await client.checkToken(WINDOW);
+    assert.deepEqual([check.verdict, check.code], ["refused", "E[redacted]"]);
+  });
+});
+
 Deno.test("checkToken: one SendRequest and a verdict for each answer", async () => {
   const cases: [Parameters<FlexStandIn["script"]>[0], string][] = [
     [[], "valid"],
