@@ -24,7 +24,12 @@ import {
   StatementChunkWriter,
 } from "../journal/statements.ts";
 import { forEachChunk, sha256File, statementFiles } from "./files.ts";
-import { DocumentMapping, type MappingSummary, mapStoredDocument } from "./map_statement.ts";
+import {
+  DocumentMapping,
+  type MappingSummary,
+  mappingTotals,
+  mapStoredDocument,
+} from "./map_statement.ts";
 
 export interface BackfillRequest {
   readonly dataDir: string;
@@ -187,18 +192,7 @@ function ingestFile(
 }
 
 function runCounts(results: readonly FileResult[]): Record<string, unknown> {
-  const journaled: Record<string, number> = {};
-  const skipped: Record<string, number> = {};
-  let unchanged = 0;
-  for (const r of results) {
-    if (!r.mapping) continue;
-    for (const [k, n] of Object.entries(r.mapping.journaled)) {
-      journaled[k] = (journaled[k] ?? 0) + n;
-    }
-    for (const [k, n] of Object.entries(r.mapping.skipped)) skipped[k] = (skipped[k] ?? 0) + n;
-    unchanged += r.mapping.unchanged;
-  }
-  return { files: results.length, journaled, skipped, unchanged };
+  return { files: results.length, ...mappingTotals(results.map((r) => r.mapping)) };
 }
 
 function removeJournal(path: string): void {

@@ -38,7 +38,7 @@ import {
   markStatementRefused,
   StatementChunkWriter,
 } from "../journal/statements.ts";
-import { type MappingSummary, mapStoredDocument } from "./map_statement.ts";
+import { type MappingSummary, mappingTotals, mapStoredDocument } from "./map_statement.ts";
 
 /** Where statements come from: the Flex Web Service client, in production. */
 export interface StatementSource {
@@ -339,14 +339,11 @@ function stamp(request: FlexWindowsRequest): string {
 
 function runCounts(results: readonly WindowResult[]): Record<string, unknown> {
   const windows: Record<string, number> = {};
-  const journaled: Record<string, number> = {};
   let calls = 0;
   for (const r of results) {
     windows[r.outcome] = (windows[r.outcome] ?? 0) + 1;
     calls += r.calls;
-    for (const [k, n] of Object.entries(r.mapping?.journaled ?? {})) {
-      journaled[k] = (journaled[k] ?? 0) + n;
-    }
   }
+  const { journaled } = mappingTotals(results.map((r) => r.mapping));
   return { windows, journaled, calls };
 }

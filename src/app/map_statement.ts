@@ -291,3 +291,19 @@ export function mapStoredDocument(
   setStatementQueryName(db, statementId, document.queryName);
   return summary;
 }
+
+/** What several mappings journaled and skipped, added up (a run's counts). */
+export function mappingTotals(
+  summaries: Iterable<MappingSummary | null>,
+): { journaled: Record<string, number>; skipped: Record<string, number>; unchanged: number } {
+  const journaled: Record<string, number> = {};
+  const skipped: Record<string, number> = {};
+  let unchanged = 0;
+  for (const m of summaries) {
+    if (!m) continue;
+    for (const [k, n] of Object.entries(m.journaled)) journaled[k] = (journaled[k] ?? 0) + n;
+    for (const [k, n] of Object.entries(m.skipped)) skipped[k] = (skipped[k] ?? 0) + n;
+    unchanged += m.unchanged;
+  }
+  return { journaled, skipped, unchanged };
+}

@@ -8,7 +8,7 @@ import type { DatabaseSync } from "node:sqlite";
 import { MAPPING_VERSION } from "../domain/activity.ts";
 import { transaction } from "../journal/db.ts";
 import { finishRun, startRun } from "../journal/runs.ts";
-import { type MappingSummary, mapStoredDocument } from "./map_statement.ts";
+import { type MappingSummary, mappingTotals, mapStoredDocument } from "./map_statement.ts";
 
 /** A statement whose newest mapping is older than this build's. */
 export interface StaleStatement {
@@ -97,12 +97,7 @@ export function remapBeforePush(db: DatabaseSync, now: Date): number {
       now: stamp,
       statements,
     });
-    const journaled: Record<string, number> = {};
-    for (const r of done) {
-      for (const [type, n] of Object.entries(r.mapping.journaled)) {
-        journaled[type] = (journaled[type] ?? 0) + n;
-      }
-    }
+    const { journaled } = mappingTotals(done.map((r) => r.mapping));
     finishRun(db, runId, {
       finishedAt: new Date().toISOString(),
       outcome: "ok",
