@@ -17,7 +17,7 @@ import { EXIT } from "./exit_codes.ts";
 import { classify } from "./failure.ts";
 import { configureLogging, type LogFormat, logger } from "./logging.ts";
 import { activityView, countsText, print, printJson, table } from "./output.ts";
-import { addImportCommand, pushAfterBackfill } from "./push_command.ts";
+import { addImportCommand, positiveInt, pushAfterBackfill } from "./push_command.ts";
 import { redactSecrets, registerSecret } from "./secrets.ts";
 
 interface GlobalOptions {
@@ -327,14 +327,6 @@ function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
     throw new InvalidArgumentError(`"${value}" is not a whole number of days`);
-  }
-  return n;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) {
-    throw new InvalidArgumentError(`"${value}" is not a positive integer`);
   }
   return n;
 }

@@ -125,7 +125,8 @@ export async function pushAfterBackfill(
   }
 }
 
-function positiveInt(value: string): number {
+/** A commander argument parser for a count such as `--limit` or `--batch-size`. */
+export function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) {
     throw new InvalidArgumentError(`"${value}" is not a positive integer`);
