@@ -14,7 +14,7 @@ import { journalPath, openJournal, transaction } from "../../src/journal/db.ts";
 import { insertStatement } from "../../src/journal/statements.ts";
 import { startRun } from "../../src/journal/runs.ts";
 import { generateStatement } from "../../scripts/generate_statement.ts";
-import { REPO_ROOT } from "../cli/run_cli.ts";
+import { FIXTURE, REPO_ROOT } from "../cli/run_cli.ts";
 
 const NOW = "2026-01-02T06:00:00.000Z";
 
@@ -127,7 +127,7 @@ function xmlFilesUnder(dir: string, suffix: string): string[] {
 
 Deno.test("every statement we have is journaled the same on a worker thread", async (t) => {
   const files = [
-    `${REPO_ROOT}/fixtures/U1234567-2025.xml`,
+    FIXTURE,
     ...xmlFilesUnder(`${REPO_ROOT}/fixtures/books`, ".xml.fixture"),
     ...xmlFilesUnder(`${REPO_ROOT}/fixtures/corporate-actions`, ".xml.fixture"),
     ...xmlFilesUnder(`${REPO_ROOT}/fixtures/corrections`, ".xml.fixture"),
@@ -144,7 +144,7 @@ Deno.test("every statement we have is journaled the same on a worker thread", as
 });
 
 Deno.test("every bad input is refused with the same error on a worker thread", async (t) => {
-  const fixture = await Deno.readTextFile(`${REPO_ROOT}/fixtures/U1234567-2025.xml`);
+  const fixture = await Deno.readTextFile(FIXTURE);
   const encode = (text: string) => new TextEncoder().encode(text);
   const cases: [string, Uint8Array][] = [
     ...xmlFilesUnder(`${REPO_ROOT}/fixtures/bad`, ".xml.bad").map((
@@ -299,7 +299,7 @@ Deno.test("giving up part-way through a document stops its worker", async () => 
   const dir = await Deno.makeTempDir({ prefix: "broker-sync-document-mapping-test-" });
   const db = openJournal(journalPath(dir), { create: true });
   try {
-    const bytes = await Deno.readFile(`${REPO_ROOT}/fixtures/U1234567-2025.xml`);
+    const bytes = await Deno.readFile(FIXTURE);
     assert.throws(() =>
       transaction(db, () => {
         const runId = startRun(db, "backfill", NOW);
