@@ -8,6 +8,7 @@ import { backfillFiles } from "../../src/app/backfill.ts";
 import { push, type PushReport, type PushRequest } from "../../src/app/push.ts";
 import { classify } from "../../src/cli/failure.ts";
 import { journalPath } from "../../src/journal/db.ts";
+import { REPO_ROOT } from "../cli/run_cli.ts";
 import { createEquityAsset } from "../support/wealthfolio_seed.ts";
 import {
   type Account,
@@ -17,8 +18,7 @@ import {
   type WealthfolioStandInOptions,
 } from "../standins/wealthfolio.ts";
 
-export const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
-export const FIXTURE = `${REPO_ROOT}/fixtures/U1234567-2025.xml`;
+export { FIXTURE } from "../cli/run_cli.ts";
 export const CORRECTIONS = `${REPO_ROOT}/fixtures/corrections`;
 export const PASSWORD = "wf-test-password-7";
 export const K = (id: string) => `ibkr:U1234567:${id}`;

@@ -14,7 +14,8 @@ import { journalPath, openJournal, transaction } from "../../src/journal/db.ts";
 import { insertStatement } from "../../src/journal/statements.ts";
 import { startRun } from "../../src/journal/runs.ts";
 import { generateStatement } from "../../scripts/generate_statement.ts";
-import { REPO_ROOT } from "../cli/run_cli.ts";
+import { FIXTURE, REPO_ROOT } from "../cli/run_cli.ts";
+import { filesUnder } from "../support/files.ts";
 
 const NOW = "2026-01-02T06:00:00.000Z";
 
@@ -115,23 +116,13 @@ async function assertSameBothWays(
   return here;
 }
 
-function xmlFilesUnder(dir: string, suffix: string): string[] {
-  const found: string[] = [];
-  for (const entry of Deno.readDirSync(dir)) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory) found.push(...xmlFilesUnder(path, suffix));
-    else if (entry.name.endsWith(suffix)) found.push(path);
-  }
-  return found.sort();
-}
-
 Deno.test("every statement we have is journaled the same on a worker thread", async (t) => {
   const files = [
-    `${REPO_ROOT}/fixtures/U1234567-2025.xml`,
-    ...xmlFilesUnder(`${REPO_ROOT}/fixtures/books`, ".xml.fixture"),
-    ...xmlFilesUnder(`${REPO_ROOT}/fixtures/corporate-actions`, ".xml.fixture"),
-    ...xmlFilesUnder(`${REPO_ROOT}/fixtures/corrections`, ".xml.fixture"),
-    ...xmlFilesUnder(`${REPO_ROOT}/../shared/flex-samples`, ".xml"),
+    FIXTURE,
+    ...filesUnder(`${REPO_ROOT}/fixtures/books`, ".xml.fixture"),
+    ...filesUnder(`${REPO_ROOT}/fixtures/corporate-actions`, ".xml.fixture"),
+    ...filesUnder(`${REPO_ROOT}/fixtures/corrections`, ".xml.fixture"),
+    ...filesUnder(`${REPO_ROOT}/../shared/flex-samples`, ".xml"),
   ];
   let journaled = 0;
   for (const file of files) {
@@ -144,10 +135,10 @@ Deno.test("every statement we have is journaled the same on a worker thread", as
 });
 
 Deno.test("every bad input is refused with the same error on a worker thread", async (t) => {
-  const fixture = await Deno.readTextFile(`${REPO_ROOT}/fixtures/U1234567-2025.xml`);
+  const fixture = await Deno.readTextFile(FIXTURE);
   const encode = (text: string) => new TextEncoder().encode(text);
   const cases: [string, Uint8Array][] = [
-    ...xmlFilesUnder(`${REPO_ROOT}/fixtures/bad`, ".xml.bad").map((
+    ...filesUnder(`${REPO_ROOT}/fixtures/bad`, ".xml.bad").map((
       f,
     ): [string, Uint8Array] => [f.slice(REPO_ROOT.length + 1), Deno.readFileSync(f)]),
     ["truncated", encode(fixture.slice(0, fixture.length / 2))],
@@ -299,7 +290,7 @@ Deno.test("giving up part-way through a document stops its worker", async () => 
   const dir = await Deno.makeTempDir({ prefix: "broker-sync-document-mapping-test-" });
   const db = openJournal(journalPath(dir), { create: true });
   try {
-    const bytes = await Deno.readFile(`${REPO_ROOT}/fixtures/U1234567-2025.xml`);
+    const bytes = await Deno.readFile(FIXTURE);
     assert.throws(() =>
       transaction(db, () => {
         const runId = startRun(db, "backfill", NOW);

@@ -9,6 +9,7 @@ import { MAX_BODY_BYTES } from "../../src/app/push.ts";
 import { EXIT } from "../../src/cli/exit_codes.ts";
 import { journalPath } from "../../src/journal/db.ts";
 import { WealthfolioAccountError } from "../../src/wealthfolio/errors.ts";
+import { sha256OfFile } from "../cli/run_cli.ts";
 import {
   calls,
   CORRECTIONS,
@@ -34,11 +35,6 @@ const FIXTURE_NEW = {
   TRANSFER_IN: 1,
   TRANSFER_OUT: 1,
 };
-
-async function sha256(path: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 Deno.test("every pending activity reaches Wealthfolio once, as the journal holds it", async () => {
   await withPush({}, async (s) => {
@@ -120,9 +116,9 @@ Deno.test("the dry run's plan is what the run then does, and the dry run writes 
   await withPush({}, async (s) => {
     s.backfill(FIXTURE);
     const journal = journalPath(s.dataDir);
-    const before = await sha256(journal);
+    const before = await sha256OfFile(journal);
     const plan = await s.push({ dryRun: true });
-    assert.equal(await sha256(journal), before, "the journal is byte-for-byte unchanged");
+    assert.equal(await sha256OfFile(journal), before, "the journal is byte-for-byte unchanged");
     await assert.rejects(() => Deno.stat(`${s.dataDir}/wealthfolio-session.json`));
     assert.deepEqual(
       [...new Set(calls(s.wf))].sort(),
@@ -345,13 +341,13 @@ Deno.test("an account that tracks HOLDINGS is refused before anything is written
   await withPush({ trackingMode: "HOLDINGS" }, async (s) => {
     s.backfill(FIXTURE);
     const journal = journalPath(s.dataDir);
-    const before = await sha256(journal);
+    const before = await sha256OfFile(journal);
     await assert.rejects(() => s.push(), (e: Error) => {
       assert.ok(e instanceof WealthfolioAccountError);
       assert.match(e.message, /tracks HOLDINGS.*Set its tracking mode to TRANSACTIONS/);
       return true;
     });
-    assert.equal(await sha256(journal), before);
+    assert.equal(await sha256OfFile(journal), before);
     assert.equal(s.wf.state.activities.length, 0);
     assert.ok(calls(s.wf).every((c) => c.startsWith("GET ") || c.includes("/auth/")));
   });

@@ -8,8 +8,8 @@ import { remapStale, staleStatements } from "../../src/app/remap.ts";
 import { MAPPING_VERSION } from "../../src/domain/activity.ts";
 import { journalPath, openJournal, transaction } from "../../src/journal/db.ts";
 import { startRun } from "../../src/journal/runs.ts";
+import { FIXTURE } from "../cli/run_cli.ts";
 
-const FIXTURE = new URL("../../fixtures/U1234567-2025.xml", import.meta.url).pathname;
 const NOW = "2026-11-21T02:00:00.000Z";
 
 interface Row {

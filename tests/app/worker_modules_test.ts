@@ -6,20 +6,11 @@
 import assert from "node:assert/strict";
 import { WORKER_MODULES } from "../../scripts/permissions.ts";
 import { REPO_ROOT } from "../cli/run_cli.ts";
-
-function sourceFiles(dir: string): string[] {
-  const found: string[] = [];
-  for (const entry of Deno.readDirSync(dir)) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory) found.push(...sourceFiles(path));
-    else if (entry.name.endsWith(".ts")) found.push(path);
-  }
-  return found;
-}
+import { filesUnder } from "../support/files.ts";
 
 Deno.test("every module the source starts as a Worker is included in the compiled binary", () => {
   const started: string[] = [];
-  for (const file of sourceFiles(`${REPO_ROOT}/src`)) {
+  for (const file of filesUnder(`${REPO_ROOT}/src`, ".ts")) {
     const text = Deno.readTextFileSync(file);
     for (const m of text.matchAll(/new Worker\(\s*new URL\(\s*"([^"]+)",\s*import\.meta\.url/g)) {
       started.push(new URL(m[1], `file://${file}`).pathname);

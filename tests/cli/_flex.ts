@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import {
+  dashed,
   defaultStatement,
   type FlexStandIn,
   type FlexStandInOptions,
@@ -26,10 +27,6 @@ export const QUERY = "987654";
 export const ACCOUNT = "U1234567";
 
 const fixture = Deno.readTextFileSync(FIXTURE);
-
-function dashed(ymd: string): string {
-  return `${ymd.slice(0, 4)}-${ymd.slice(4, 6)}-${ymd.slice(6, 8)}`;
-}
 
 /** The bundled sample statement, as IBKR would send it for the requested window. */
 export function sampleStatementFor(req: FlexStatementRequest, account = ACCOUNT): string {

@@ -19,6 +19,7 @@ import {
 } from "./_flex.ts";
 import { ENTRY_POINT, PERMISSION_FLAGS } from "../../scripts/permissions.ts";
 import { type CliResult, FIXTURE, parseJson, showRun, tempDataDir } from "./run_cli.ts";
+import { onPath } from "../support/tools.ts";
 
 type BackfillJson = BackfillResult & { service: FlexWindowsResult | null };
 
@@ -212,13 +213,10 @@ async function runOnTerminal(args: string[], env: Record<string, string>): Promi
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
 
-const hasScript = new Deno.Command("sh", { args: ["-c", "command -v script"] }).outputSync()
-  .success;
-
 Deno.test({
   name:
     "on a terminal backfill --from shows a progress bar (and no per-window log lines); --json none",
-  ignore: !hasScript,
+  ignore: !(await onPath("script")),
   fn: async () => {
     const flex = await sampleFlex();
     try {

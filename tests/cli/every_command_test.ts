@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { REPO_ROOT, runCli, showRun } from "./run_cli.ts";
+import { filesUnder } from "../support/files.ts";
 
 /** The commands listed by `broker-sync --help` (commander's own `help` aside). */
 async function commands(): Promise<string[]> {
@@ -16,13 +17,11 @@ async function commands(): Promise<string[]> {
 }
 
 /** Every TypeScript file under tests/, with its source. */
-async function testSources(dir = `${REPO_ROOT}/tests`, found = new Map<string, string>()) {
-  for await (const entry of Deno.readDir(dir)) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory) await testSources(path, found);
-    else if (entry.name.endsWith(".ts")) found.set(path, await Deno.readTextFile(path));
-  }
-  return found;
+async function testSources(): Promise<Map<string, string>> {
+  const paths = filesUnder(`${REPO_ROOT}/tests`, ".ts");
+  return new Map(
+    await Promise.all(paths.map(async (p) => [p, await Deno.readTextFile(p)] as const)),
+  );
 }
 
 /**

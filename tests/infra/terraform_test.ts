@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { RULES_FILE } from "../../scripts/alerts.ts";
 import { REPO_ROOT } from "../cli/run_cli.ts";
+import { onPath } from "../support/tools.ts";
 
 const MODULE = `${REPO_ROOT}/infra/terraform/broker-sync-ibkr`;
 
@@ -17,16 +18,6 @@ async function moduleText(): Promise<Map<string, string>> {
     }
   }
   return files;
-}
-
-async function onPath(command: string): Promise<boolean> {
-  try {
-    await new Deno.Command(command, { args: ["version"], stdout: "null", stderr: "null" }).output();
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 Deno.test("every variable the module uses is declared, and every declared one is used", async () => {

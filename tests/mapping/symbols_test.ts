@@ -5,6 +5,8 @@ import {
   type SymbolOutcome,
   venueOf,
 } from "../../src/mapping/symbols.ts";
+import { filesUnder } from "../support/files.ts";
+import { REPO_ROOT } from "../cli/run_cli.ts";
 
 type Row = Parameters<typeof securitySymbol>[0];
 
@@ -280,19 +282,11 @@ Deno.test("a missing, empty or -- symbol yields no-symbol", () => {
   });
 });
 
-async function* xmlFiles(dir: string): AsyncGenerator<string> {
-  for await (const entry of Deno.readDir(dir)) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory) yield* xmlFiles(path);
-    else if (entry.isFile && entry.name.toLowerCase().endsWith(".xml")) yield path;
-  }
-}
-
 Deno.test("every listingExchange in the sample statements is a known venue or a placeholder", async () => {
   const unknown = new Set<string>();
   let files = 0;
   let values = 0;
-  for await (const path of xmlFiles("../shared/flex-samples")) {
+  for (const path of filesUnder(`${REPO_ROOT}/../shared/flex-samples`, ".xml")) {
     files++;
     const text = await Deno.readTextFile(path);
     for (const match of text.matchAll(/listingExchange="([^"]*)"/g)) {

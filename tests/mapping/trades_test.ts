@@ -452,28 +452,6 @@ Deno.test("an FX cancel is not booked as a conversion", () => {
   assert.deepEqual(mapped.activities, []);
 });
 
-Deno.test("(obsolete shape kept for the skip helper) an FX conversion is never skipped as a security", () => {
-  const mapped = mapTrades(trade({
-    assetCategory: "CASH",
-    subCategory: undefined,
-    symbol: "EUR.USD",
-    description: "EUR.USD",
-    conid: "12087792",
-    isin: undefined,
-    listingExchange: "",
-    exchange: "IDEALFX",
-    currency: "USD",
-    quantity: "1000",
-    tradePrice: "1.0835",
-    tradeMoney: "1083.5",
-    proceeds: "-1083.5",
-    ibCommission: "-2",
-    ibCommissionCurrency: "EUR",
-    netCash: "0",
-  }));
-  assert.ok(mapped.activities.every((a) => a.symbol === null && a.activityType !== "BUY"));
-});
-
 Deno.test("cancels are skipped as cancellation:trade-cancel, never booked, and name their original: TradeCancel, BUY (Ca.), notes Ca, FracShareCancel", () => {
   const cancels = {
     "transactionType TradeCancel": { transactionType: "TradeCancel" },

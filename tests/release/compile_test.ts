@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { BINARY, compileArgs } from "../../scripts/compile.ts";
 import { ENTRY_POINT, PERMISSION_FLAGS, WORKER_MODULES } from "../../scripts/permissions.ts";
 import { exists, REPO_ROOT } from "../cli/run_cli.ts";
+import { filesUnder } from "../support/files.ts";
 
 /** Runs `deno task compile …` in the repository and returns what it printed. */
 async function compileTask(...args: string[]) {
@@ -80,7 +81,7 @@ Deno.test("every module under src/ is in the module graph of main.ts or of an in
     for (const m of graph.modules) inGraph.add(m.specifier);
   }
   const missing: string[] = [];
-  for await (const path of sourceFiles(`${REPO_ROOT}/src`)) {
+  for (const path of filesUnder(`${REPO_ROOT}/src`, ".ts")) {
     if (!inGraph.has(`file://${path}`)) missing.push(path.slice(REPO_ROOT.length + 1));
   }
   assert.deepEqual(missing, [], "modules the compiled binary would not contain");
@@ -125,11 +126,3 @@ Deno.test("the directory compile excludes from bintrees exists, so a new version
     `${excluded} is not in the npm cache`,
   );
 });
-
-async function* sourceFiles(dir: string): AsyncGenerator<string> {
-  for await (const entry of Deno.readDir(dir)) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory) yield* sourceFiles(path);
-    else if (entry.name.endsWith(".ts")) yield path;
-  }
-}

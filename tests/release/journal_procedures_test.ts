@@ -22,21 +22,11 @@ import {
   tempDataDir,
 } from "../cli/run_cli.ts";
 import { codeBlocks, readDoc, section } from "./_operator_docs.ts";
+import { onPath } from "../support/tools.ts";
 
 const OPERATIONS = await readDoc("docs/operations.md");
 const SAMPLE = `${REPO_ROOT}/../shared/flex-samples/jal/ibkr_dividends.xml`;
 const POD_PREFIX = "kubectl -n broker-sync exec broker-sync-journal -- ";
-
-async function onPath(command: string): Promise<boolean> {
-  try {
-    await new Deno.Command(command, { args: ["--version"], stdout: "null", stderr: "null" })
-      .output();
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
 
 const missing = [];
 for (const tool of ["sqlite3", "flock", "sha256sum"]) {

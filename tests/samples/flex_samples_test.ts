@@ -19,6 +19,7 @@ import {
   showRun,
   tempDataDir,
 } from "../cli/run_cli.ts";
+import { filesUnder } from "../support/files.ts";
 
 /** The samples directory, relative to the repository root (the CLI's working directory). */
 const SAMPLES = "../shared/flex-samples";
@@ -65,17 +66,9 @@ function knownEntry(name: string): string {
   return KNOWN.slice(at, next < 0 ? undefined : next);
 }
 
+/** The samples, relative to the repository root as the CLI is given them. */
 function sampleFiles(): string[] {
-  const found: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of Deno.readDirSync(`${REPO_ROOT}/${dir}`)) {
-      const path = `${dir}/${entry.name}`;
-      if (entry.isDirectory) walk(path);
-      else if (entry.isFile && entry.name.toLowerCase().endsWith(".xml")) found.push(path);
-    }
-  };
-  walk(SAMPLES);
-  return found.sort();
+  return filesUnder(`${REPO_ROOT}/${SAMPLES}`, ".xml").map((p) => p.slice(REPO_ROOT.length + 1));
 }
 
 // ---- counting rows in the raw XML --------------------------------------------------------------

@@ -689,7 +689,7 @@ function flexTimestamp(): string {
 }
 
 /** yyyymmdd → yyyy-MM-dd. */
-function dashed(ymd: string): string {
+export function dashed(ymd: string): string {
   return `${ymd.slice(0, 4)}-${ymd.slice(4, 6)}-${ymd.slice(6, 8)}`;
 }
 
